@@ -1,0 +1,290 @@
+// Package flows is Handoff's domain: process definitions, their loading and
+// validation, conditions, and the pure engine that moves an instance of a
+// workflow through its steps.
+//
+// It imports neither Slack nor MongoDB. The adapters (bot, store, reminders)
+// import it and implement the small interfaces it declares where they are used
+// (Store, Directory, Clock).
+package flows
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Process is one business function (procurement, onboarding), loaded from one
+// YAML file. It holds the workflows people start and hand off between, the
+// named reviewer pools, and the channel where outcomes are announced.
+type Process struct {
+	Name      string              // the `process:` key: stable, used in ids and commands
+	Title     string              // what people read
+	Channel   string              // where outcomes and the daily digest go; may be empty
+	Owners    []string            // user ids who see the process reports
+	Roles     map[string][]string // role name -> user ids
+	Workflows []*Workflow
+
+	// WorkingHours, when set, makes SLAs count working time only and keeps
+	// nudges inside it. Nil means wall-clock time.
+	WorkingHours *WorkingHours
+
+	// Source is the file the process was loaded from, byte for byte, and its
+	// hash; Version is the definition version the store recorded for that hash
+	// (0 until recorded).
+	Source  Source
+	Version int
+}
+
+// Source is where a process definition came from.
+type Source struct {
+	Path string // the file, as given to Load
+	Hash string // "sha256:<hex>" of YAML
+	YAML []byte // the file's content as loaded
+}
+
+// Workflow returns the process's workflow with the given id, or nil.
+func (p *Process) Workflow(id string) *Workflow {
+	for _, w := range p.Workflows {
+		if w.ID == id {
+			return w
+		}
+	}
+	return nil
+}
+
+// Workflow is one repeatable job: a form, ordered steps, and an outcome.
+type Workflow struct {
+	ID      string
+	Title   string
+	Command string // `/request <command>`; empty: started only by a handoff
+
+	// AllowSelfApproval lets a requester review their own request. Off by
+	// default: a step whose only reviewer is the requester is then an error at
+	// submission rather than a request nobody can approve.
+	AllowSelfApproval bool
+
+	Form  []Field
+	Steps []*Step
+
+	// OnApproved and OnDone are the handoffs run when the workflow ends
+	// approved (it had approval steps) or done (it had only tasks).
+	OnApproved []Handoff
+	OnDone     []Handoff
+}
+
+// Step returns the workflow's step with the given id, or nil.
+func (w *Workflow) Step(id string) *Step {
+	for _, s := range w.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// Field returns the form field with the given id, or nil.
+func (w *Workflow) Field(id string) *Field {
+	for i := range w.Form {
+		if w.Form[i].ID == id {
+			return &w.Form[i]
+		}
+	}
+	return nil
+}
+
+// Handoff is an action run when a workflow ends: for now, starting another
+// workflow of the same process in the same case.
+type Handoff struct {
+	Start string // workflow id
+}
+
+func (h Handoff) String() string { return "start:" + h.Start }
+
+// FieldType is the kind of input a form field takes.
+type FieldType string
+
+// The form field types. Values of every type are kept as text (see Values);
+// the type decides how the modal asks for it and how conditions see it.
+const (
+	FieldText      FieldType = "text"      // one line
+	FieldParagraph FieldType = "paragraph" // several lines
+	FieldNumber    FieldType = "number"    // a decimal number
+	FieldDate      FieldType = "date"      // YYYY-MM-DD
+	FieldSelect    FieldType = "select"    // one of Options
+	FieldUser      FieldType = "user"      // a Slack user id
+)
+
+// Field is one input of a workflow's form.
+type Field struct {
+	ID        string
+	Label     string
+	Type      FieldType
+	Required  bool
+	MaxLength int      // characters; 0 means the type's default limit
+	Min, Max  *float64 // numbers only
+	Options   []string // select only
+	Hint      string   // shown under the input
+	Line      int      // where the field is defined, for messages
+}
+
+// DefaultMaxLength bounds text a field accepts when the flow sets no
+// max_length: Slack's own plain_text_input limit.
+const DefaultMaxLength = 3000
+
+// Limit is the most characters the field accepts.
+func (f *Field) Limit() int {
+	if f.MaxLength > 0 {
+		return f.MaxLength
+	}
+	return DefaultMaxLength
+}
+
+// StepType says whether a step asks for approval or for work to be done.
+type StepType string
+
+// The step types.
+const (
+	StepApproval StepType = "approval" // reviewers approve or reject
+	StepTask     StepType = "task"     // an assignee marks it done
+)
+
+// Step is one stage of a workflow.
+type Step struct {
+	ID    string
+	Title string
+	Type  StepType
+
+	// When is the condition, as written; empty means always. Condition is its
+	// compiled form, set by Load.
+	When      string
+	Condition *Condition
+
+	Reviewers  []Reviewer
+	Approvals  Approvals
+	SLA        Duration // 0: no deadline
+	Remind     Duration // remind_every; 0: no nudges
+	EscalateTo []Reviewer
+
+	Line int // where the step is defined, for messages
+}
+
+// Applies reports whether the step runs for a request with these values.
+func (s *Step) Applies(v Values) (bool, error) {
+	if s.Condition == nil {
+		return true, nil
+	}
+	return s.Condition.Eval(v)
+}
+
+// ReviewerKind says how a reviewer reference resolves to people.
+type ReviewerKind string
+
+// The reviewer kinds.
+const (
+	ReviewerManager ReviewerKind = "manager" // the requester's manager, from the directory
+	ReviewerField   ReviewerKind = "field"   // the user picked in a form field
+	ReviewerRole    ReviewerKind = "role"    // a role of the process
+	ReviewerGroup   ReviewerKind = "group"   // a Slack user group, by handle
+	ReviewerUser    ReviewerKind = "user"    // one Slack user id
+)
+
+// Reviewer is one entry of a step's reviewers: `manager`, `field:approver`,
+// `role:finance`, `group:it-admins` or `user:U0123`.
+type Reviewer struct {
+	Kind ReviewerKind
+	Name string // empty for manager
+}
+
+func (r Reviewer) String() string {
+	if r.Kind == ReviewerManager {
+		return string(r.Kind)
+	}
+	return string(r.Kind) + ":" + r.Name
+}
+
+// ParseReviewer parses a reviewer reference as written in a flow file.
+func ParseReviewer(s string) (Reviewer, error) {
+	if s == string(ReviewerManager) {
+		return Reviewer{Kind: ReviewerManager}, nil
+	}
+	kind, name, ok := strings.Cut(s, ":")
+	if !ok {
+		return Reviewer{}, fmt.Errorf("reviewer %q: want manager, field:<user field>, role:<name>, group:<handle> or user:<user id>", s)
+	}
+	switch k := ReviewerKind(kind); k {
+	case ReviewerField, ReviewerRole, ReviewerGroup, ReviewerUser:
+		if name == "" {
+			return Reviewer{}, fmt.Errorf("reviewer %q: %s needs a name after the colon", s, kind)
+		}
+		return Reviewer{Kind: k, Name: name}, nil
+	}
+	return Reviewer{}, fmt.Errorf("reviewer %q: unknown kind %q; want manager, field, role, group or user", s, kind)
+}
+
+// Approvals is how many reviewers of a step must approve: a number, or all.
+type Approvals struct {
+	All bool
+	N   int
+}
+
+func (a Approvals) String() string {
+	if a.All {
+		return "all"
+	}
+	return strconv.Itoa(a.N)
+}
+
+// Needed is the number of approvals that satisfy a step with n assignees.
+func (a Approvals) Needed(n int) int {
+	if a.All || a.N > n {
+		return n
+	}
+	if a.N < 1 {
+		return 1
+	}
+	return a.N
+}
+
+// Duration is a length of time written as 30s, 15m, 4h, 2d or 1w.
+type Duration time.Duration
+
+// ParseDuration parses the durations flow files use. Days are 24 hours and
+// weeks 7 days; with working hours, the SLA clock counts working time.
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 {
+		return 0, fmt.Errorf("duration %q: want a number and a unit, like 30s, 15m, 4h or 2d", s)
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("duration %q: want a positive whole number and a unit, like 30s, 15m, 4h or 2d", s)
+	}
+	unit := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
+	if unit == 0 {
+		return 0, fmt.Errorf("duration %q: unknown unit %q; use s, m, h, d or w", s, s[len(s)-1:])
+	}
+	return Duration(time.Duration(n) * unit), nil
+}
+
+// String formats d the way flow files write it, in its largest whole unit.
+func (d Duration) String() string {
+	td := time.Duration(d)
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{7 * 24 * time.Hour, "w"}, {24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}} {
+		if td >= u.d && td%u.d == 0 {
+			return strconv.FormatInt(int64(td/u.d), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(td/time.Second), 10) + "s"
+}
+
+// WorkingHours are the hours in which SLAs run and reminders are sent.
+type WorkingHours struct {
+	Days     [7]bool // indexed by time.Weekday
+	From, To int     // minutes after midnight
+	Location *time.Location
+	Holidays map[string]bool // YYYY-MM-DD in Location
+}

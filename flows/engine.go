@@ -1,0 +1,525 @@
+package flows
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Assignee is someone a step will ask to act, and the reviewer they stand in
+// for when the reviewer delegated while away.
+type Assignee struct {
+	User       string
+	OnBehalfOf string
+}
+
+// People is who each step of one request would ask, resolved by the service
+// (roles, the directory, Slack user groups, delegation) before the engine
+// runs, so that the engine stays a pure function. A step whose reviewers
+// could not be resolved carries the error in Errs; it only matters if the
+// request reaches that step.
+type People struct {
+	Steps      map[string][]Assignee
+	Escalation map[string][]Assignee
+	Errs       map[string]error
+}
+
+// StartRequest is a new request, its values already checked against the form.
+type StartRequest struct {
+	ID        string
+	CaseID    string // empty: a new case, named after ID
+	ParentID  string // the instance whose handoff starts this one
+	Requester string
+	Values    Values
+	Version   int // the definition version the instance runs on
+}
+
+// Command asks for one transition of an instance.
+type Command struct {
+	Action Action
+	Actor  string // empty for Handoff's own commands (nudge, escalate)
+	Step   string // the step the button was for; empty only for cancel and resubmit
+	Round  int    // the round the button was for; 0 accepts any
+	Reason string
+	To     string // the new reviewer, for reassign
+	Values Values // the corrected values, for resubmit
+}
+
+// Transition is the outcome of one command: the instance as it is now, what
+// happened (appended to its history) and what to deliver (added to its
+// outbox). From is the version it was read at; the store saves the
+// transition only if the instance is still at that version.
+type Transition struct {
+	Instance *Instance
+	From     int64
+	Events   []Event
+	Effects  []Effect
+}
+
+// Start creates an instance of w and moves it to its first applicable step.
+// Every step the values select must have somebody to act on it, or Start
+// fails with a *NoReviewersError: better refused at submission than stuck.
+func Start(p *Process, w *Workflow, req StartRequest, now time.Time, people People) (*Transition, error) {
+	if err := checkRoute(w, 0, req.Requester, req.Values, people); err != nil {
+		return nil, err
+	}
+	caseID := req.CaseID
+	if caseID == "" {
+		caseID = req.ID
+	}
+	in := &Instance{
+		ID:                req.ID,
+		CaseID:            caseID,
+		ParentID:          req.ParentID,
+		Process:           p.Name,
+		Workflow:          w.ID,
+		DefinitionVersion: req.Version,
+		DefinitionHash:    p.Source.Hash,
+		Requester:         req.Requester,
+		Values:            req.Values,
+		State:             StateOpen,
+		Current:           -1,
+		CreatedAt:         now,
+		Outbox:            map[string]Effect{},
+	}
+	for _, s := range w.Steps {
+		in.Steps = append(in.Steps, StepRun{ID: s.ID, Status: StepWaiting})
+	}
+	t := &tx{p: p, w: w, in: in, now: now, people: people}
+	t.event(Event{Action: ActionSubmit, Actor: req.Requester})
+	if err := t.enterFrom(0); err != nil {
+		return nil, err
+	}
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	return t.done(), nil
+}
+
+// Apply runs cmd against in and returns the transition, or an error that
+// says why nothing may change (ErrNotAssignee, ErrStale, ErrClosed, ...).
+// It never modifies in.
+func Apply(p *Process, w *Workflow, in *Instance, cmd Command, now time.Time, people People) (*Transition, error) {
+	if !in.State.Open() {
+		return nil, ErrClosed
+	}
+	t := &tx{p: p, w: w, in: in.Clone(), now: now, people: people, from: in.Version}
+	var err error
+	switch cmd.Action {
+	case ActionApprove, ActionComplete:
+		err = t.approve(cmd)
+	case ActionReject, ActionRequestChanges:
+		err = t.decline(cmd)
+	case ActionReassign:
+		err = t.reassign(cmd)
+	case ActionResubmit:
+		err = t.resubmit(cmd)
+	case ActionCancel:
+		err = t.cancel(cmd)
+	case ActionNudge:
+		err = t.nudge()
+	case ActionEscalate:
+		err = t.escalate()
+	default:
+		err = fmt.Errorf("%w: unknown action %q", ErrWrongAction, cmd.Action)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t.done(), nil
+}
+
+// tx is one transition under construction.
+type tx struct {
+	p       *Process
+	w       *Workflow
+	in      *Instance
+	now     time.Time
+	people  People
+	from    int64
+	events  []Event
+	effects []Effect
+}
+
+func (t *tx) done() *Transition {
+	in := t.in
+	in.UpdatedAt = t.now
+	in.Version = t.from + 1
+	in.Open = in.State.Open()
+	in.Waiting, in.DueAt, in.NextNudgeAt = nil, nil, nil
+	switch cur := in.CurrentStep(); {
+	case in.State == StateChangesRequested:
+		in.Waiting = []string{in.Requester}
+	case in.State == StateOpen && cur != nil:
+		in.Waiting = cur.Pending()
+		in.DueAt, in.NextNudgeAt = cur.DueAt, cur.NextNudgeAt
+		if cur.Escalated {
+			in.DueAt = nil // escalated once; nothing more is due
+		}
+	}
+	return &Transition{Instance: in, From: t.from, Events: t.events, Effects: t.effects}
+}
+
+func (t *tx) event(e Event) {
+	e.At = t.now
+	e.DefinitionVersion = t.in.DefinitionVersion
+	t.in.History = append(t.in.History, e)
+	t.events = append(t.events, e)
+}
+
+// effect queues e unless this transition queued the same effect already:
+// one status edit per transition is enough, however many steps it crossed.
+func (t *tx) effect(e Effect) {
+	for _, q := range t.effects {
+		if q.Kind == e.Kind && q.Step == e.Step && q.Round == e.Round && q.User == e.User && q.Workflow == e.Workflow && q.Note == e.Note {
+			return
+		}
+	}
+	t.in.EffectSeq++
+	e.Seq = t.in.EffectSeq
+	e.ID = "e" + strconv.Itoa(e.Seq)
+	e.CreatedAt = t.now
+	if t.in.Outbox == nil {
+		t.in.Outbox = map[string]Effect{}
+	}
+	t.in.Outbox[e.ID] = e
+	t.effects = append(t.effects, e)
+}
+
+// current returns the step in play after checking that cmd is meant for it.
+func (t *tx) current(cmd Command) (*StepRun, *Step, error) {
+	cur := t.in.CurrentStep()
+	if cur == nil || t.in.State != StateOpen || cur.Status != StepActive {
+		return nil, nil, ErrStale
+	}
+	if cmd.Step != cur.ID || (cmd.Round != 0 && cmd.Round != cur.Round) {
+		return nil, nil, ErrStale
+	}
+	return cur, t.w.Steps[t.in.Current], nil
+}
+
+// assignment returns the actor's open assignment on the step in play.
+func (t *tx) assignment(cmd Command) (*StepRun, *Step, *Assignment, error) {
+	cur, def, err := t.current(cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a := cur.Assignment(cmd.Actor)
+	if a == nil {
+		if cmd.Actor == t.in.Requester && !t.w.AllowSelfApproval {
+			return nil, nil, nil, ErrSelfApproval
+		}
+		return nil, nil, nil, ErrNotAssignee
+	}
+	if a.Decision != "" {
+		return nil, nil, nil, ErrAlreadyDecided
+	}
+	if cmd.Actor == t.in.Requester && !t.w.AllowSelfApproval {
+		return nil, nil, nil, ErrSelfApproval
+	}
+	return cur, def, a, nil
+}
+
+func (t *tx) decide(a *Assignment, d Decision, reason string) {
+	a.Decision = d
+	a.DecidedAt = &t.now
+	a.Reason = reason
+}
+
+// approve records an approval on an approval step, or the completion of a
+// task step, and moves on when the step is satisfied.
+func (t *tx) approve(cmd Command) error {
+	cur, def, a, err := t.assignment(cmd)
+	if err != nil {
+		return err
+	}
+	want := StepApproval
+	if cmd.Action == ActionComplete {
+		want = StepTask
+	}
+	if def.Type != want {
+		return fmt.Errorf("%w: %s on a %s step", ErrWrongAction, cmd.Action, def.Type)
+	}
+	if want == StepTask {
+		t.decide(a, DecisionDone, "")
+	} else {
+		t.decide(a, DecisionApproved, "")
+	}
+	t.event(Event{Action: cmd.Action, Actor: a.User, OnBehalfOf: a.OnBehalfOf, Step: cur.ID})
+	if want == StepApproval && cur.Approvals() < cur.Needed {
+		t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round, User: a.User})
+		t.effect(Effect{Kind: EffectRequesterStatus})
+		return nil
+	}
+	cur.Status = StepApproved
+	if want == StepTask {
+		cur.Status = StepDone
+	}
+	cur.EndedAt = &t.now
+	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
+	if err := t.enterFrom(t.in.Current + 1); err != nil {
+		return err
+	}
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	return nil
+}
+
+// decline rejects the request, or sends it back to the requester for
+// changes; both need a reason the requester will read.
+func (t *tx) decline(cmd Command) error {
+	cur, def, a, err := t.assignment(cmd)
+	if err != nil {
+		return err
+	}
+	if def.Type != StepApproval {
+		return fmt.Errorf("%w: %s on a %s step", ErrWrongAction, cmd.Action, def.Type)
+	}
+	reason := strings.TrimSpace(cmd.Reason)
+	if reason == "" {
+		return ErrReasonRequired
+	}
+	cur.EndedAt = &t.now
+	if cmd.Action == ActionReject {
+		t.decide(a, DecisionRejected, reason)
+		cur.Status = StepRejected
+		t.in.State = StateRejected
+		t.in.Current = -1
+		t.in.EndedAt = &t.now
+	} else {
+		t.decide(a, DecisionChanges, reason)
+		cur.Status = StepReturned
+		t.in.State = StateChangesRequested
+	}
+	t.event(Event{Action: cmd.Action, Actor: a.User, OnBehalfOf: a.OnBehalfOf, Step: cur.ID, Reason: reason})
+	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	t.effect(Effect{Kind: EffectNotifyRequester, Note: string(cmd.Action)})
+	if cmd.Action == ActionReject {
+		t.effect(Effect{Kind: EffectAnnounce, Note: string(StateRejected)})
+	}
+	return nil
+}
+
+// reassign hands the actor's part of the step to someone else.
+func (t *tx) reassign(cmd Command) error {
+	cur, _, a, err := t.assignment(cmd)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cmd.To == "" || cmd.To == cmd.Actor:
+		return fmt.Errorf("%w: reassign to whom?", ErrWrongAction)
+	case cmd.To == t.in.Requester && !t.w.AllowSelfApproval:
+		return ErrSelfApproval
+	case cur.Assignment(cmd.To) != nil:
+		return ErrAlreadyAssignee
+	}
+	note := strings.TrimSpace(cmd.Reason)
+	t.decide(a, DecisionReassigned, note)
+	cur.Assignees = append(cur.Assignees, Assignment{User: cmd.To, AskedAt: t.now})
+	t.event(Event{Action: ActionReassign, Actor: cmd.Actor, OnBehalfOf: a.OnBehalfOf, Step: cur.ID, Target: cmd.To, Reason: note})
+	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round, User: cmd.Actor})
+	t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: cmd.To})
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	return nil
+}
+
+// resubmit takes the requester's corrected values back to the step that
+// asked for changes, in a new round, so its old buttons are stale.
+func (t *tx) resubmit(cmd Command) error {
+	if cmd.Actor != t.in.Requester {
+		return ErrNotRequester
+	}
+	if t.in.State != StateChangesRequested {
+		return fmt.Errorf("%w: no changes were asked for", ErrWrongAction)
+	}
+	if cmd.Values != nil {
+		t.in.Values = cmd.Values
+	}
+	if err := checkRoute(t.w, t.in.Current, t.in.Requester, t.in.Values, t.people); err != nil {
+		return err
+	}
+	t.event(Event{Action: ActionResubmit, Actor: cmd.Actor, Step: t.in.Steps[t.in.Current].ID})
+	if err := t.enterStep(t.in.Current); err != nil {
+		return err
+	}
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	return nil
+}
+
+// cancel ends the request at the requester's word.
+func (t *tx) cancel(cmd Command) error {
+	if cmd.Actor != t.in.Requester {
+		return ErrNotRequester
+	}
+	if cur := t.in.CurrentStep(); cur != nil {
+		if cur.Status == StepActive {
+			cur.Status = StepCancelled
+			cur.EndedAt = &t.now
+		}
+		t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
+	}
+	t.in.State = StateCancelled
+	t.in.Current = -1
+	t.in.EndedAt = &t.now
+	t.event(Event{Action: ActionCancel, Actor: cmd.Actor, Reason: strings.TrimSpace(cmd.Reason)})
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	return nil
+}
+
+// nudge reminds everyone who has not acted on the step in play, and
+// schedules the next reminder.
+func (t *tx) nudge() error {
+	cur := t.in.CurrentStep()
+	if t.in.State != StateOpen || cur == nil || cur.NextNudgeAt == nil || t.now.Before(*cur.NextNudgeAt) {
+		return ErrStale
+	}
+	every := time.Duration(t.w.Steps[t.in.Current].Remind)
+	for _, u := range cur.Pending() {
+		t.effect(Effect{Kind: EffectNudge, Step: cur.ID, Round: cur.Round, User: u})
+	}
+	next := cur.NextNudgeAt.Add(every)
+	for !next.After(t.now) {
+		next = next.Add(every)
+	}
+	cur.NextNudgeAt = &next
+	t.event(Event{Action: ActionNudge, Step: cur.ID})
+	return nil
+}
+
+// escalate marks the step in play overdue once its SLA has passed, asks the
+// escalation reviewers and tells the requester. It happens once per round.
+func (t *tx) escalate() error {
+	cur := t.in.CurrentStep()
+	if t.in.State != StateOpen || cur == nil || cur.DueAt == nil || t.now.Before(*cur.DueAt) || cur.Escalated {
+		return ErrStale
+	}
+	cur.Escalated = true
+	var added []string
+	for _, as := range t.people.Escalation[cur.ID] {
+		if cur.Assignment(as.User) != nil || (as.User == t.in.Requester && !t.w.AllowSelfApproval) {
+			continue
+		}
+		cur.Assignees = append(cur.Assignees, Assignment{User: as.User, OnBehalfOf: as.OnBehalfOf, Escalation: true, AskedAt: t.now})
+		added = append(added, as.User)
+		t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: as.User})
+	}
+	t.event(Event{Action: ActionEscalate, Step: cur.ID, Target: strings.Join(added, ",")})
+	t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: string(ActionEscalate)})
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	return nil
+}
+
+// enterFrom enters the first step at or after i whose condition holds,
+// skipping the others, or finishes the workflow when none is left.
+func (t *tx) enterFrom(i int) error {
+	for ; i < len(t.w.Steps); i++ {
+		def := t.w.Steps[i]
+		ok, err := def.Applies(t.in.Values)
+		if err != nil {
+			return fmt.Errorf("step %s: %w", def.ID, err)
+		}
+		if ok {
+			return t.enterStep(i)
+		}
+		t.in.Steps[i].Status = StepSkipped
+		t.event(Event{Action: ActionSkip, Step: def.ID, Reason: "condition false: " + def.When})
+	}
+	t.finish()
+	return nil
+}
+
+// enterStep asks step i's reviewers, in a new round.
+func (t *tx) enterStep(i int) error {
+	def := t.w.Steps[i]
+	who, err := assignees(t.w, def, t.in.Requester, t.people)
+	if err != nil {
+		return err
+	}
+	run := &t.in.Steps[i]
+	run.Status = StepActive
+	run.Round++
+	run.Assignees = nil
+	for _, a := range who {
+		run.Assignees = append(run.Assignees, Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf, AskedAt: t.now})
+	}
+	run.Needed = 1
+	if def.Type == StepApproval {
+		run.Needed = def.Approvals.Needed(len(who))
+	}
+	run.StartedAt, run.EndedAt, run.DueAt, run.NextNudgeAt, run.Escalated = &t.now, nil, nil, nil, false
+	if def.SLA > 0 {
+		due := t.p.WorkingHours.Add(t.now, time.Duration(def.SLA))
+		run.DueAt = &due
+	}
+	if def.Remind > 0 {
+		next := t.p.WorkingHours.Add(t.now, time.Duration(def.Remind))
+		run.NextNudgeAt = &next
+	}
+	t.in.Current = i
+	t.in.State = StateOpen
+	t.event(Event{Action: ActionStartStep, Step: def.ID})
+	for _, a := range run.Assignees {
+		t.effect(Effect{Kind: EffectAskReviewer, Step: def.ID, Round: run.Round, User: a.User})
+	}
+	return nil
+}
+
+// finish ends the workflow: approved when it had approval steps, done when
+// it had only tasks, and runs its handoffs.
+func (t *tx) finish() {
+	t.in.State = StateDone
+	handoffs := t.w.OnDone
+	if slices.ContainsFunc(t.w.Steps, func(s *Step) bool { return s.Type == StepApproval }) {
+		t.in.State = StateApproved
+		handoffs = t.w.OnApproved
+	}
+	t.in.Current = -1
+	t.in.EndedAt = &t.now
+	t.event(Event{Action: ActionFinish, Target: string(t.in.State)})
+	t.effect(Effect{Kind: EffectNotifyRequester, Note: string(t.in.State)})
+	t.effect(Effect{Kind: EffectAnnounce, Note: string(t.in.State)})
+	for _, h := range handoffs {
+		t.event(Event{Action: ActionHandoff, Target: h.Start})
+		t.effect(Effect{Kind: EffectStartWorkflow, Workflow: h.Start})
+	}
+}
+
+// assignees is who step def asks: its resolved people without the
+// requester, unless the workflow allows self-approval.
+func assignees(w *Workflow, def *Step, requester string, people People) ([]Assignee, error) {
+	if err := people.Errs[def.ID]; err != nil {
+		return nil, fmt.Errorf("step %s: %w", def.ID, err)
+	}
+	var out []Assignee
+	self := false
+	for _, a := range people.Steps[def.ID] {
+		if a.User == requester && !w.AllowSelfApproval {
+			self = true
+			continue
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		return nil, &NoReviewersError{Workflow: w.ID, Step: def.ID, SelfOnly: self}
+	}
+	return out, nil
+}
+
+// checkRoute makes sure every step from i on that the values select has
+// somebody to act on it.
+func checkRoute(w *Workflow, i int, requester string, v Values, people People) error {
+	for _, def := range w.Steps[i:] {
+		ok, err := def.Applies(v)
+		if err != nil {
+			return fmt.Errorf("step %s: %w", def.ID, err)
+		}
+		if !ok {
+			continue
+		}
+		if _, err := assignees(w, def, requester, people); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+package flows
+
+import "errors"
+
+// Errors the engine and service return. The bot maps each to one plain
+// sentence for the person who clicked; nothing else of an error reaches Slack.
+var (
+	// ErrNotFound: no instance with that id.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: someone else saved the instance first; reload and retry.
+	ErrConflict = errors.New("instance changed since it was read")
+	// ErrExists: an instance with that id exists already.
+	ErrExists = errors.New("instance exists already")
+
+	// ErrNotAssignee: the actor is not asked to act on the current step.
+	ErrNotAssignee = errors.New("not an assignee of the current step")
+	// ErrAlreadyDecided: the actor has acted on this step already.
+	ErrAlreadyDecided = errors.New("already decided")
+	// ErrStale: the command names a step or round that is no longer in play.
+	ErrStale = errors.New("step is no longer in play")
+	// ErrClosed: the request has ended (approved, rejected, cancelled, done).
+	ErrClosed = errors.New("request has ended")
+	// ErrSelfApproval: the requester may not review their own request.
+	ErrSelfApproval = errors.New("requester cannot review their own request")
+	// ErrReasonRequired: rejecting or requesting changes needs a reason.
+	ErrReasonRequired = errors.New("a reason is required")
+	// ErrNotRequester: only the requester may cancel or resubmit.
+	ErrNotRequester = errors.New("only the requester may do this")
+	// ErrWrongAction: the command does not fit the step (approve on a task,
+	// complete on an approval, resubmit when no changes were asked).
+	ErrWrongAction = errors.New("action does not apply here")
+	// ErrNoReviewers: a step that applies would have nobody to act on it.
+	ErrNoReviewers = errors.New("a step has nobody to review it")
+	// ErrAlreadyAssignee: a reassignment names someone already asked.
+	ErrAlreadyAssignee = errors.New("already an assignee of this step")
+)
+
+// NoReviewersError says which step would be left with nobody, and why, so
+// the requester can be told what to change (pick another approver) and the
+// flow author what to fix.
+type NoReviewersError struct {
+	Workflow, Step string
+	SelfOnly       bool // the requester was the only reviewer
+}
+
+func (e *NoReviewersError) Error() string {
+	if e.SelfOnly {
+		return "step " + e.Step + " of " + e.Workflow + ": the requester is its only reviewer"
+	}
+	return "step " + e.Step + " of " + e.Workflow + ": no reviewers resolved"
+}
+
+// Unwrap makes errors.Is(err, ErrNoReviewers) hold.
+func (e *NoReviewersError) Unwrap() error { return ErrNoReviewers }

@@ -1,0 +1,297 @@
+package flows
+
+import (
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Values are a request's form values by field id, kept as text: numbers in
+// Go's 'g' format, dates as YYYY-MM-DD, users as Slack user ids. The bot
+// decodes and checks them against the form before they get here (see
+// Workflow.ParseValues), so every stored value is valid for its field.
+type Values map[string]string
+
+// State is where an instance is in its life.
+type State string
+
+// The instance states.
+const (
+	StateOpen             State = "open"              // a step is waiting on its reviewers
+	StateChangesRequested State = "changes_requested" // back with the requester
+	StateApproved         State = "approved"
+	StateRejected         State = "rejected"
+	StateCancelled        State = "cancelled"
+	StateDone             State = "done" // a workflow of tasks only, all done
+)
+
+// Open reports whether the instance can still change.
+func (s State) Open() bool { return s == StateOpen || s == StateChangesRequested }
+
+// StepStatus is where one step of an instance is.
+type StepStatus string
+
+// The step statuses.
+const (
+	StepWaiting   StepStatus = "waiting"  // not reached yet
+	StepSkipped   StepStatus = "skipped"  // its condition was false
+	StepActive    StepStatus = "active"   // reviewers are asked
+	StepApproved  StepStatus = "approved" // enough approvals
+	StepRejected  StepStatus = "rejected"
+	StepDone      StepStatus = "done"      // a task marked done
+	StepReturned  StepStatus = "returned"  // changes requested; waits for a resubmission
+	StepCancelled StepStatus = "cancelled" // the request was cancelled while the step was active
+)
+
+// Instance is one run of a workflow. It is one document in the store: its
+// state, steps, history and the effects still to deliver change together in
+// one atomic update guarded by Version.
+type Instance struct {
+	ID       string `bson:"_id"`
+	CaseID   string `bson:"case_id"`          // shared by the instances one request started
+	ParentID string `bson:"parent,omitempty"` // the instance whose handoff started this one
+
+	Process           string `bson:"process"`
+	Workflow          string `bson:"workflow"`
+	DefinitionVersion int    `bson:"definition_version"`
+	DefinitionHash    string `bson:"definition_hash"`
+
+	Requester string    `bson:"requester"`
+	Values    Values    `bson:"values"`
+	State     State     `bson:"state"`
+	Steps     []StepRun `bson:"steps"`
+	Current   int       `bson:"current"` // index into Steps of the step in play; -1 when none
+
+	CreatedAt time.Time  `bson:"created_at"`
+	UpdatedAt time.Time  `bson:"updated_at"`
+	EndedAt   *time.Time `bson:"ended_at,omitempty"`
+
+	History []Event `bson:"history"`
+
+	// Version guards every transition: a save names the version it read.
+	Version int64 `bson:"version"`
+
+	// Derived from the fields above by the engine, for the store's queries:
+	// open requests, what waits on whom, what is due.
+	Open        bool       `bson:"open"`
+	Waiting     []string   `bson:"waiting"` // users who still have to act
+	DueAt       *time.Time `bson:"due_at,omitempty"`
+	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty"`
+
+	// Outbox holds effects not yet delivered, by effect id. Transitions add to
+	// it; only the dispatcher removes from it, so the two never overwrite
+	// each other's work.
+	Outbox    map[string]Effect `bson:"outbox"`
+	EffectSeq int               `bson:"effect_seq"`
+
+	// Messages are the Slack messages posted for this instance, by key (see
+	// ReviewKey and StatusKey), so that later changes edit them in place.
+	// Only the dispatcher writes them.
+	Messages map[string]MessageRef `bson:"messages,omitempty"`
+}
+
+// CurrentStep returns the step in play, or nil when the instance has ended.
+func (in *Instance) CurrentStep() *StepRun {
+	if in.Current < 0 || in.Current >= len(in.Steps) {
+		return nil
+	}
+	return &in.Steps[in.Current]
+}
+
+// StepRun returns the run of the step with the given id, or nil.
+func (in *Instance) StepRun(id string) *StepRun {
+	for i := range in.Steps {
+		if in.Steps[i].ID == id {
+			return &in.Steps[i]
+		}
+	}
+	return nil
+}
+
+// PendingEffects returns the outbox in the order the effects were made.
+func (in *Instance) PendingEffects() []Effect {
+	out := make([]Effect, 0, len(in.Outbox))
+	for _, e := range in.Outbox {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Effect) int { return a.Seq - b.Seq })
+	return out
+}
+
+// Clone returns a deep copy, so the engine never changes what it was given.
+func (in *Instance) Clone() *Instance {
+	c := *in
+	c.Values = cloneMap(in.Values)
+	c.Steps = make([]StepRun, len(in.Steps))
+	for i, s := range in.Steps {
+		s.Assignees = slices.Clone(s.Assignees)
+		c.Steps[i] = s
+	}
+	c.History = slices.Clone(in.History)
+	c.Waiting = slices.Clone(in.Waiting)
+	c.Outbox = cloneMap(in.Outbox)
+	c.Messages = cloneMap(in.Messages)
+	return &c
+}
+
+func cloneMap[M ~map[K]V, K comparable, V any](m M) M {
+	if m == nil {
+		return nil
+	}
+	c := make(M, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// StepRun is one step of one instance.
+type StepRun struct {
+	ID     string     `bson:"id"`
+	Status StepStatus `bson:"status"`
+	// Round counts how often the step was entered: a resubmission after
+	// requested changes enters it again, and buttons of an earlier round are
+	// stale.
+	Round     int          `bson:"round"`
+	Assignees []Assignment `bson:"assignees"`
+	Needed    int          `bson:"needed"` // approvals that satisfy the step
+
+	StartedAt   *time.Time `bson:"started_at,omitempty"`
+	DueAt       *time.Time `bson:"due_at,omitempty"`
+	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty"`
+	EndedAt     *time.Time `bson:"ended_at,omitempty"`
+	Escalated   bool       `bson:"escalated,omitempty"`
+}
+
+// Approvals counts the approvals the step has.
+func (s *StepRun) Approvals() int {
+	n := 0
+	for _, a := range s.Assignees {
+		if a.Decision == DecisionApproved {
+			n++
+		}
+	}
+	return n
+}
+
+// Pending returns the assignees who have not acted yet.
+func (s *StepRun) Pending() []string {
+	var out []string
+	for _, a := range s.Assignees {
+		if a.Decision == "" {
+			out = append(out, a.User)
+		}
+	}
+	return out
+}
+
+// Assignment returns the step's assignment of user, or nil.
+func (s *StepRun) Assignment(user string) *Assignment {
+	for i := range s.Assignees {
+		if s.Assignees[i].User == user {
+			return &s.Assignees[i]
+		}
+	}
+	return nil
+}
+
+// Decision is what an assignee did.
+type Decision string
+
+// The decisions.
+const (
+	DecisionApproved   Decision = "approved"
+	DecisionRejected   Decision = "rejected"
+	DecisionChanges    Decision = "changes_requested"
+	DecisionDone       Decision = "done"
+	DecisionReassigned Decision = "reassigned"
+)
+
+// Assignment is one person asked to act on a step.
+type Assignment struct {
+	User       string     `bson:"user"`
+	OnBehalfOf string     `bson:"on_behalf_of,omitempty"` // the reviewer this user stands in for
+	Escalation bool       `bson:"escalation,omitempty"`   // added when the step passed its SLA
+	Decision   Decision   `bson:"decision,omitempty"`
+	DecidedAt  *time.Time `bson:"decided_at,omitempty"`
+	Reason     string     `bson:"reason,omitempty"`
+	AskedAt    time.Time  `bson:"asked_at"`
+}
+
+// Action names what happened in a history entry and what a command asks.
+type Action string
+
+// The actions.
+const (
+	ActionSubmit         Action = "submitted"
+	ActionApprove        Action = "approved"
+	ActionReject         Action = "rejected"
+	ActionRequestChanges Action = "changes_requested"
+	ActionResubmit       Action = "resubmitted"
+	ActionCancel         Action = "cancelled"
+	ActionReassign       Action = "reassigned"
+	ActionComplete       Action = "completed"
+	ActionSkip           Action = "skipped"
+	ActionStartStep      Action = "step_started"
+	ActionNudge          Action = "nudged"
+	ActionEscalate       Action = "escalated"
+	ActionFinish         Action = "finished"
+	ActionHandoff        Action = "handed_off"
+)
+
+// Event is one entry of an instance's history. History is only appended to.
+type Event struct {
+	At                time.Time `bson:"at"`
+	Action            Action    `bson:"action"`
+	Actor             string    `bson:"actor,omitempty"` // empty: Handoff itself
+	OnBehalfOf        string    `bson:"on_behalf_of,omitempty"`
+	Step              string    `bson:"step,omitempty"`
+	Reason            string    `bson:"reason,omitempty"`
+	Target            string    `bson:"target,omitempty"` // who a step was reassigned to, the workflow handed off to, an outcome
+	DefinitionVersion int       `bson:"definition_version"`
+}
+
+// EffectKind is what the Slack side has to do.
+type EffectKind string
+
+// The effect kinds. Effects name what to show, not how: the dispatcher
+// renders each from the instance as it is when the effect is delivered, so a
+// late delivery never shows a stale picture.
+const (
+	EffectAskReviewer     EffectKind = "ask_reviewer"     // direct message to User with the step's buttons
+	EffectUpdateReviews   EffectKind = "update_reviews"   // edit the step's reviewer messages (only User's, when set)
+	EffectRequesterStatus EffectKind = "requester_status" // post or edit the requester's status message
+	EffectNotifyRequester EffectKind = "notify_requester" // a new message to the requester (Note says why)
+	EffectAnnounce        EffectKind = "announce"         // the outcome, in the process channel
+	EffectNudge           EffectKind = "nudge"            // remind User of the step
+	EffectRefreshHome     EffectKind = "refresh_home"     // republish User's App Home
+	EffectStartWorkflow   EffectKind = "start_workflow"   // start Workflow in the same case (a handoff)
+)
+
+// Effect is one thing to deliver after a transition is saved.
+type Effect struct {
+	ID        string     `bson:"id"`
+	Seq       int        `bson:"seq"`
+	Kind      EffectKind `bson:"kind"`
+	Step      string     `bson:"step,omitempty"`
+	Round     int        `bson:"round,omitempty"`
+	User      string     `bson:"user,omitempty"`
+	Workflow  string     `bson:"workflow,omitempty"`
+	Note      string     `bson:"note,omitempty"`
+	CreatedAt time.Time  `bson:"created_at"`
+}
+
+// MessageRef locates a posted Slack message.
+type MessageRef struct {
+	Channel string `bson:"channel"`
+	TS      string `bson:"ts"`
+}
+
+// StatusKey is the Messages key of the requester's status message.
+const StatusKey = "status"
+
+// ReviewKey is the Messages key of the message asking user to act on round
+// of step.
+func ReviewKey(step string, round int, user string) string {
+	return "review:" + step + ":" + strconv.Itoa(round) + ":" + user
+}
