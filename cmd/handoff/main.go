@@ -1,0 +1,147 @@
+// Command handoff is the Handoff Slack approval bot and its tools for flow
+// authors.
+//
+//	handoff [serve]        run the bot (the default)
+//	handoff check [PATH]   validate flow files
+//	handoff plan WORKFLOW  show the route a request would take
+//	handoff version        print the build's version
+//
+// Each subcommand lives in its own file and takes -h.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand. run gets the arguments after its name; it
+// prints its own output and returns errSilent when it has already said
+// what went wrong.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands are the subcommands, in the order usage lists them. To add one,
+// write its file with a run function and add a line here.
+var commands = []command{
+	{"serve", "run the bot (the default when no command is given)", runServe},
+	{"check", "validate flow files and print every problem", runCheck},
+	{"plan", "show the route a request would take, without Slack", runPlan},
+	{"version", "print the version of this build", runVersion},
+}
+
+// errSilent says the command failed and has printed why: exit 1 without
+// another message.
+var errSilent = errors.New("failed; details printed")
+
+// errUsage says the command line was wrong: exit 2, as flag does.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand and turns its outcome into an exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	name := "serve"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" || name == "-h" || name == "-help" || name == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		err := c.run(ctx, args, stdout, stderr)
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		case errors.Is(err, errSilent):
+			return 1
+		}
+		fmt.Fprintf(stderr, "handoff %s: %v\n", name, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "handoff: unknown command %q\n\n", name)
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Handoff is a Slack approval bot.\n\nUsage:\n  handoff <command> [arguments]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun handoff <command> -h for a command's flags.\n")
+}
+
+// newFlagSet returns a FlagSet for a subcommand that reports errors instead
+// of exiting, and prints its usage to stderr.
+func newFlagSet(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: handoff %s\n\n%s\n", synopsis, about)
+		if hasFlags(fs) {
+			fmt.Fprintf(stderr, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// parseInterspersed parses flags wherever they stand among the positional
+// arguments (`plan purchase --as U0ANN`), which flag.Parse alone does not:
+// it stops at the first positional one.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			// After --, everything is positional, as flag itself has it.
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+// envOr returns the environment variable key, or def when it is unset or
+// empty. Only cmd/ reads the environment.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

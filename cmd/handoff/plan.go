@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/handoffbot/handoff/flows"
+)
+
+const planAbout = `Plan prints the route a request would take, without Slack or a database: each
+step, whether its condition holds, who would review it (roles, and managers from
+the directory file; Slack user groups by handle), approvals, SLA, reminders,
+escalation, and the workflows handed off to at the end. Invalid or missing form
+values are reported as the request modal would report them.
+
+WORKFLOW is a /request command or a workflow id (process/workflow when an id is
+in several processes). It exits 1 when the request would be refused.
+
+Example:
+  handoff plan purchase --as U0ANN --set item=Laptop --set amount=5000`
+
+// setFlags collects repeated --set field=value flags.
+type setFlags map[string]string
+
+func (s setFlags) String() string { return "" }
+
+func (s setFlags) Set(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	k = strings.TrimSpace(k)
+	if !ok || k == "" {
+		return fmt.Errorf("want field=value, got %q", kv)
+	}
+	if _, dup := s[k]; dup {
+		return fmt.Errorf("%s is set twice", k)
+	}
+	s[k] = v
+	return nil
+}
+
+// runPlan is `handoff plan WORKFLOW --as USER --set field=value ...`.
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("plan", "plan WORKFLOW --as USER [--set field=value ...] [--flows PATH] [--directory FILE]", planAbout, stderr)
+	as := fs.String("as", "", "the requester's Slack user `id`, like U0ANN (required)")
+	values := setFlags{}
+	fs.Var(values, "set", "a form value, as `field=value`; repeat for each field")
+	flowsPath := fs.String("flows", envOr("HANDOFF_FLOWS", "flows"), "the flow file or directory of flow files")
+	dirPath := fs.String("directory", envOr("HANDOFF_DIRECTORY", ""), "the directory `file` of managers")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *as == "" {
+		fs.Usage()
+		if *as == "" {
+			return fmt.Errorf("%w: --as is required", errUsage)
+		}
+		return fmt.Errorf("%w: want one WORKFLOW", errUsage)
+	}
+
+	var probs flows.Problems
+	procs, err := flows.Load(*flowsPath)
+	probs = appendProblems(probs, *flowsPath, err)
+	dir, err := flows.LoadDirectory(*dirPath)
+	probs = appendProblems(probs, *dirPath, err)
+	if len(probs) > 0 {
+		fmt.Fprintln(stderr, probs.Error())
+		return errSilent
+	}
+	p, w, err := findWorkflow(procs, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := checkSetFields(w, values); err != nil {
+		return err
+	}
+	route, err := flows.PlanRoute(ctx, p, w, *as, values, dir)
+	if err != nil {
+		return err
+	}
+	if err := route.WriteText(stdout); err != nil {
+		return err
+	}
+	if !route.OK() {
+		return errSilent
+	}
+	return nil
+}
+
+// findWorkflow finds a workflow by /request command, then by id, then by
+// process/id.
+func findWorkflow(procs []*flows.Process, name string) (*flows.Process, *flows.Workflow, error) {
+	if p, w, ok := flows.NewLibrary(procs, nil).Command(name); ok {
+		return p, w, nil
+	}
+	type match struct {
+		p *flows.Process
+		w *flows.Workflow
+	}
+	var matches []match
+	var known []string
+	for _, p := range procs {
+		for _, w := range p.Workflows {
+			if w.ID == name || p.Name+"/"+w.ID == name {
+				matches = append(matches, match{p, w})
+			}
+			known = append(known, p.Name+"/"+w.ID)
+		}
+	}
+	switch len(matches) {
+	case 1:
+		return matches[0].p, matches[0].w, nil
+	case 0:
+		return nil, nil, fmt.Errorf("no workflow has the command or id %q; the workflows are %s", name, strings.Join(known, ", "))
+	}
+	var names []string
+	for _, m := range matches {
+		names = append(names, m.p.Name+"/"+m.w.ID)
+	}
+	return nil, nil, fmt.Errorf("%q is a workflow of several processes; name one: %s", name, strings.Join(names, ", "))
+}
+
+// checkSetFields refuses --set for a field the form does not have: the
+// modal would have no input for it, and a typo would silently plan a
+// request without the value.
+func checkSetFields(w *flows.Workflow, values setFlags) error {
+	var ids []string
+	for _, f := range w.Form {
+		ids = append(ids, f.ID)
+	}
+	var errs []error
+	for _, k := range sortedKeys(values) {
+		if !slices.Contains(ids, k) {
+			if len(ids) == 0 {
+				errs = append(errs, fmt.Errorf("--set %s: workflow %s has no form", k, w.ID))
+				continue
+			}
+			errs = append(errs, fmt.Errorf("--set %s: workflow %s has no such field; its fields are %s", k, w.ID, strings.Join(ids, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+var _ flag.Value = setFlags(nil)
