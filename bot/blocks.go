@@ -1,0 +1,373 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/handoffbot/handoff/flows"
+	"github.com/slack-go/slack"
+)
+
+// request is an instance with its definitions and the moment it is shown:
+// everything a message about it is rendered from.
+type request struct {
+	in  *flows.Instance
+	p   *flows.Process
+	w   *flows.Workflow
+	now time.Time
+}
+
+func mrkdwn(s string, limit int) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, truncate(s, limit), false, false)
+}
+
+func plain(s string, limit int) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, truncate(s, limit), false, false)
+}
+
+func section(s string) *slack.SectionBlock { return slack.NewSectionBlock(mrkdwn(s, maxSectionText), nil, nil) }
+
+func contextBlock(s string) *slack.ContextBlock {
+	return slack.NewContextBlock("", mrkdwn(s, maxContextText))
+}
+
+// headline is what the request is about, in a few words: the first text
+// field's value ("Laptop"), or the workflow's title when the form has none.
+func (r request) headline() string {
+	for _, f := range r.formFields() {
+		if f.Type == flows.FieldText && r.in.Values[f.ID] != "" {
+			return "*" + escape(truncate(r.in.Values[f.ID], 150)) + "*"
+		}
+	}
+	return "*" + escape(r.w.Title) + "*"
+}
+
+// formFields is the form the values were entered on: a handed-off workflow
+// often has no form of its own and shows its parent's values.
+func (r request) formFields() []flows.Field {
+	if len(r.w.Form) > 0 {
+		return r.w.Form
+	}
+	var out []flows.Field
+	seen := map[string]bool{}
+	for _, w := range r.p.Workflows {
+		for _, f := range w.Form {
+			if _, ok := r.in.Values[f.ID]; ok && !seen[f.ID] {
+				seen[f.ID] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// display formats a value for reading, escaped for mrkdwn.
+func display(f flows.Field, v string) string {
+	switch f.Type {
+	case flows.FieldNumber:
+		return number(v)
+	case flows.FieldUser:
+		return user(v)
+	case flows.FieldDate:
+		if d, err := time.Parse(time.DateOnly, v); err == nil {
+			return d.Format("Mon 2 Jan 2006")
+		}
+	}
+	return escape(v)
+}
+
+// fieldBlocks shows the form's values: short ones side by side, paragraphs
+// full width beneath.
+func (r request) fieldBlocks() []slack.Block {
+	var short []*slack.TextBlockObject
+	var long []slack.Block
+	for _, f := range r.formFields() {
+		v := r.in.Values[f.ID]
+		if v == "" {
+			continue
+		}
+		label := "*" + escape(f.Label) + "*\n"
+		if f.Type == flows.FieldParagraph || len(short) == 10 {
+			long = append(long, section(label+truncate(display(f, v), maxSectionText-len(label))))
+			continue
+		}
+		short = append(short, mrkdwn(label+display(f, v), maxFieldText))
+	}
+	var out []slack.Block
+	if len(short) > 0 {
+		out = append(out, slack.NewSectionBlock(nil, short, nil))
+	}
+	return append(out, long...)
+}
+
+func stepTitle(w *flows.Workflow, id string) string {
+	if s := w.Step(id); s != nil {
+		return s.Title
+	}
+	return id
+}
+
+// position says where a step sits in the route: "step 2 of 3".
+func (r request) position(id string) string {
+	n, at := 0, 0
+	for _, s := range r.in.Steps {
+		if s.Status == flows.StepSkipped {
+			continue
+		}
+		n++
+		if s.ID == id {
+			at = n
+		}
+	}
+	return fmt.Sprintf("step %d of %d", at, n)
+}
+
+// timing says since when a step waits and how that compares to its SLA.
+func (r request) timing(run *flows.StepRun) string {
+	if run.StartedAt == nil {
+		return ""
+	}
+	s := "waiting " + humanize(r.now.Sub(*run.StartedAt))
+	switch {
+	case run.DueAt == nil:
+	case r.now.After(*run.DueAt):
+		s += ", *overdue* since " + when(*run.DueAt)
+	default:
+		s += ", due " + when(*run.DueAt)
+	}
+	return s
+}
+
+func names(ids []string, sep string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = user(id)
+	}
+	return strings.Join(out, sep)
+}
+
+// reviewBlocks is the direct message asking one reviewer to act on one
+// round of a step, or, once that is over, what became of it.
+func reviewBlocks(r request, stepID string, round int, who string) []slack.Block {
+	def := r.w.Step(stepID)
+	run := r.in.StepRun(stepID)
+	if def == nil || run == nil {
+		return []slack.Block{section("This request changed; its step " + escape(stepID) + " no longer exists.")}
+	}
+	ask := "approve"
+	if def.Type == flows.StepTask {
+		ask = "handle"
+	}
+	blocks := []slack.Block{
+		section(fmt.Sprintf("%s asks you to %s a %s: %s", user(r.in.Requester), ask, escapeLower(r.w.Title), r.headline())),
+	}
+	blocks = append(blocks, r.fieldBlocks()...)
+	a := run.Assignment(who)
+	meta := fmt.Sprintf("*%s* · %s · submitted %s", escape(def.Title), r.position(stepID), when(r.in.CreatedAt))
+	if a != nil && a.OnBehalfOf != "" {
+		meta += " · on behalf of " + user(a.OnBehalfOf)
+	}
+	if a != nil && a.Escalation {
+		meta += " · escalated to you"
+	}
+	live := r.in.State == flows.StateOpen && run.Status == flows.StepActive && run.Round == round && a != nil && a.Decision == ""
+	if live {
+		blocks = append(blocks, contextBlock(meta+" · "+r.timing(run)))
+		t := target{Instance: r.in.ID, Step: stepID, Round: round}.String()
+		if def.Type == flows.StepTask {
+			blocks = append(blocks, slack.NewActionBlock("actions",
+				slack.NewButtonBlockElement(actionComplete, t, plain("Mark done", maxButtonText)).WithStyle(slack.StylePrimary)))
+		} else {
+			blocks = append(blocks, slack.NewActionBlock("actions",
+				slack.NewButtonBlockElement(actionApprove, t, plain("Approve", maxButtonText)).WithStyle(slack.StylePrimary),
+				slack.NewButtonBlockElement(actionReject, t, plain("Reject", maxButtonText)).WithStyle(slack.StyleDanger)))
+		}
+		return blocks
+	}
+	blocks = append(blocks, contextBlock(meta))
+	return append(blocks, section(r.verdict(run, round, who)))
+}
+
+// verdict says, to one reviewer, what became of a round they were asked about.
+func (r request) verdict(run *flows.StepRun, round int, who string) string {
+	if run.Round != round {
+		return "↩️ This request was sent back and resubmitted; the newer message asks for your review."
+	}
+	if a := run.Assignment(who); a != nil && a.DecidedAt != nil {
+		switch a.Decision {
+		case flows.DecisionApproved:
+			s := "✅ You approved this " + when(*a.DecidedAt) + "."
+			if run.Status == flows.StepActive {
+				s += fmt.Sprintf(" Waiting for %d more approval%s.", run.Needed-run.Approvals(), plural(run.Needed-run.Approvals()))
+			}
+			return s
+		case flows.DecisionRejected:
+			return "❌ You rejected this " + when(*a.DecidedAt) + ": " + quote(a.Reason)
+		case flows.DecisionChanges:
+			return "↩️ You asked for changes " + when(*a.DecidedAt) + ": " + quote(a.Reason)
+		case flows.DecisionDone:
+			return "✅ You marked this done " + when(*a.DecidedAt) + "."
+		case flows.DecisionReassigned:
+			return "➡️ You handed this to someone else " + when(*a.DecidedAt) + "."
+		}
+	}
+	by := func(d flows.Decision) (string, string, time.Time) {
+		var who []string
+		var reason string
+		var at time.Time
+		for _, a := range run.Assignees {
+			if a.Decision == d {
+				who = append(who, a.User)
+				reason = a.Reason
+				if a.DecidedAt != nil {
+					at = *a.DecidedAt
+				}
+			}
+		}
+		return names(who, ", "), reason, at
+	}
+	switch run.Status {
+	case flows.StepApproved:
+		who, _, at := by(flows.DecisionApproved)
+		return "✅ Approved by " + who + " " + when(at) + ". Nothing more is needed from you."
+	case flows.StepDone:
+		who, _, at := by(flows.DecisionDone)
+		return "✅ Done by " + who + " " + when(at) + "."
+	case flows.StepRejected:
+		who, reason, at := by(flows.DecisionRejected)
+		return "❌ Rejected by " + who + " " + when(at) + ": " + quote(reason)
+	case flows.StepReturned:
+		who, reason, _ := by(flows.DecisionChanges)
+		return "↩️ " + who + " asked " + user(r.in.Requester) + " for changes: " + quote(reason)
+	case flows.StepCancelled:
+		return "🚫 " + user(r.in.Requester) + " cancelled this request."
+	}
+	return "This request has moved on; nothing is needed from you."
+}
+
+func quote(s string) string { return "“" + escape(truncate(s, 1500)) + "”" }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// statusBlocks is the requester's one status message, edited as the request
+// moves.
+func statusBlocks(r request) []slack.Block {
+	blocks := []slack.Block{section("Your " + escapeLower(r.w.Title) + ": " + r.headline())}
+	blocks = append(blocks, r.fieldBlocks()...)
+	blocks = append(blocks, section(r.statusLine()))
+	blocks = append(blocks, contextBlock(r.route()+" · submitted "+when(r.in.CreatedAt)+" · "+r.in.ID))
+	return blocks
+}
+
+// statusLine says where the request is, for its requester.
+func (r request) statusLine() string {
+	in := r.in
+	switch in.State {
+	case flows.StateOpen:
+		run := in.CurrentStep()
+		pending := run.Pending()
+		verb := "Waiting on"
+		if run.Escalated {
+			verb = "⚠️ Overdue, escalated:"
+		}
+		return fmt.Sprintf("⏳ %s *%s*: %s · %s", verb, escape(stepTitle(r.w, run.ID)), names(pending, " or "), r.timing(run))
+	case flows.StateChangesRequested:
+		run := in.CurrentStep()
+		for _, a := range run.Assignees {
+			if a.Decision == flows.DecisionChanges {
+				return "↩️ " + user(a.User) + " asked you for changes: " + quote(a.Reason)
+			}
+		}
+		return "↩️ Changes were requested."
+	case flows.StateApproved:
+		return "✅ Approved " + when(*in.EndedAt) + "."
+	case flows.StateDone:
+		return "✅ Done " + when(*in.EndedAt) + "."
+	case flows.StateRejected:
+		for _, s := range in.Steps {
+			for _, a := range s.Assignees {
+				if a.Decision == flows.DecisionRejected {
+					return "❌ Rejected by " + user(a.User) + " at *" + escape(stepTitle(r.w, s.ID)) + "*: " + quote(a.Reason)
+				}
+			}
+		}
+		return "❌ Rejected."
+	case flows.StateCancelled:
+		return "🚫 You cancelled this request " + when(*in.EndedAt) + "."
+	}
+	return string(in.State)
+}
+
+// route shows every step with a mark for where it is.
+func (r request) route() string {
+	var parts []string
+	for _, s := range r.in.Steps {
+		mark := map[flows.StepStatus]string{
+			flows.StepWaiting: "◻️", flows.StepSkipped: "⏭️", flows.StepActive: "⏳", flows.StepApproved: "✅",
+			flows.StepDone: "✅", flows.StepRejected: "❌", flows.StepReturned: "↩️", flows.StepCancelled: "🚫",
+		}[s.Status]
+		title := escape(stepTitle(r.w, s.ID))
+		if s.Status == flows.StepSkipped {
+			title = "~" + title + "~"
+		}
+		parts = append(parts, mark+" "+title)
+	}
+	return strings.Join(parts, " → ")
+}
+
+// outcomeText is the message that tells the requester something happened
+// that needs their attention: the end of the request, or changes asked.
+func outcomeText(r request, note string) string {
+	what := escapeLower(r.w.Title) + " " + r.headline()
+	switch note {
+	case string(flows.StateApproved):
+		return "✅ Your " + what + " was approved."
+	case string(flows.StateDone):
+		return "✅ Your " + what + " is done."
+	case string(flows.StateRejected):
+		return "❌ Your " + what + " was rejected. " + r.statusLine()
+	case string(flows.ActionRequestChanges):
+		return "↩️ Your " + what + " needs changes. " + r.statusLine()
+	case string(flows.ActionEscalate):
+		return "⚠️ Your " + what + " is overdue at *" + escape(stepTitle(r.w, r.in.Steps[max(r.in.Current, 0)].ID)) + "*; it has been escalated."
+	}
+	return "Your " + what + ": " + r.statusLine()
+}
+
+// announceBlocks is the outcome posted in the process channel.
+func announceBlocks(r request) []slack.Block {
+	verb := map[flows.State]string{
+		flows.StateApproved: "✅ approved", flows.StateDone: "✅ done", flows.StateRejected: "❌ rejected", flows.StateCancelled: "🚫 cancelled",
+	}[r.in.State]
+	if verb == "" {
+		verb = string(r.in.State)
+	}
+	text := fmt.Sprintf("%s's %s %s was *%s*.", user(r.in.Requester), escapeLower(r.w.Title), r.headline(), strings.TrimLeft(verb, "✅❌🚫 "))
+	text = strings.SplitN(verb, " ", 2)[0] + " " + text
+	blocks := []slack.Block{section(text)}
+	blocks = append(blocks, r.fieldBlocks()...)
+	var who []string
+	for _, s := range r.in.Steps {
+		for _, a := range s.Assignees {
+			if a.Decision != "" && a.Decision != flows.DecisionReassigned {
+				who = append(who, escape(stepTitle(r.w, s.ID))+": "+user(a.User)+" "+string(a.Decision))
+			}
+		}
+	}
+	if len(who) > 0 {
+		blocks = append(blocks, contextBlock(strings.Join(who, " · ")))
+	}
+	return blocks
+}
+
+// fallback is the notification text of a message, for clients that cannot
+// show blocks and for push notifications.
+func fallback(r request) string {
+	return r.w.Title + " from " + "<@" + r.in.Requester + ">"
+}

@@ -1,0 +1,55 @@
+package bot
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Slack action and callback ids, in one place: buttons and modals carry
+// them, the handlers switch on them.
+const (
+	// Buttons on request messages.
+	actionApprove  = "approve"
+	actionReject   = "reject"
+	actionComplete = "complete"
+
+	// Modal callback ids.
+	callbackRequest = "request_form"
+	callbackReject  = "reject_reason"
+
+	// Block and action ids inside modals. A form field's block id is the
+	// field's id and its action id is inputAction.
+	inputAction = "value"
+	reasonBlock = "reason"
+
+	// SlashCommand is the command the manifest registers.
+	SlashCommand = "/request"
+)
+
+// target names a step of an instance, as a button or a modal carries it:
+// "<instance>:<step>:<round>". It says what the click is about, never who
+// may act: authority comes from the stored instance.
+type target struct {
+	Instance string
+	Step     string
+	Round    int
+}
+
+func (t target) String() string {
+	return t.Instance + ":" + t.Step + ":" + strconv.Itoa(t.Round)
+}
+
+var errBadTarget = errors.New("malformed button value")
+
+func parseTarget(s string) (target, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || len(s) > 300 {
+		return target{}, errBadTarget
+	}
+	round, err := strconv.Atoi(parts[2])
+	if err != nil || round < 0 {
+		return target{}, errBadTarget
+	}
+	return target{Instance: parts[0], Step: parts[1], Round: round}, nil
+}

@@ -1,0 +1,90 @@
+package bot
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/handoffbot/handoff/flows"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/slack-go/slack"
+)
+
+// Metrics are the bot's Prometheus metrics, on a registry of their own so
+// that tests and several servers in one process do not collide.
+type Metrics struct {
+	reg             *prometheus.Registry
+	requests        *prometheus.CounterVec
+	transitions     *prometheus.CounterVec
+	outboxDepth     prometheus.Gauge
+	deliveryLatency *prometheus.HistogramVec
+	slackErrors     *prometheus.CounterVec
+}
+
+// NewMetrics registers the bot's metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handoff_slack_requests_total", Help: "Requests from Slack by kind and outcome.",
+		}, []string{"kind", "outcome"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handoff_transitions_total", Help: "Commands run on instances by action and outcome (ok, refused, error).",
+		}, []string{"action", "outcome"}),
+		outboxDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "handoff_outbox_instances", Help: "Instances with effects waiting for delivery, at the last scan.",
+		}),
+		deliveryLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "handoff_delivery_latency_seconds", Help: "Time from a transition to the delivery of its effect, by effect kind.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"effect"}),
+		slackErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handoff_slack_api_errors_total", Help: "Slack Web API calls that failed, by method and error.",
+		}, []string{"method", "error"}),
+	}
+	m.reg.MustRegister(m.requests, m.transitions, m.outboxDepth, m.deliveryLatency, m.slackErrors,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) request(kind, outcome string) { m.requests.WithLabelValues(kind, outcome).Inc() }
+
+func (m *Metrics) transition(a flows.Action, err error) {
+	outcome := "ok"
+	switch {
+	case err == nil:
+	case isRefusal(err):
+		outcome = "refused"
+	default:
+		outcome = "error"
+	}
+	m.transitions.WithLabelValues(string(a), outcome).Inc()
+}
+
+func (m *Metrics) delivered(kind flows.EffectKind, latency time.Duration) {
+	m.deliveryLatency.WithLabelValues(string(kind)).Observe(latency.Seconds())
+}
+
+// slackError counts a failed call by a bounded label: Slack's error code,
+// "ratelimited", "http_5xx" or "network".
+func (m *Metrics) slackError(method string, err error) {
+	label := "network"
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		label = "ratelimited"
+	case errors.As(err, &sc):
+		label = "http_" + sc.Status[:min(3, len(sc.Status))]
+	case errors.As(err, &se):
+		label = se.Err
+	}
+	m.slackErrors.WithLabelValues(method, label).Inc()
+}

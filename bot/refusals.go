@@ -1,0 +1,113 @@
+package bot
+
+import (
+	"context"
+	"errors"
+
+	"github.com/handoffbot/handoff/flows"
+	"github.com/slack-go/slack"
+)
+
+// refusals are the errors that mean "nothing changed, and here is why": the
+// person gets a sentence, the log gets nothing.
+var refusals = []error{
+	flows.ErrNotAssignee, flows.ErrAlreadyDecided, flows.ErrStale, flows.ErrClosed,
+	flows.ErrSelfApproval, flows.ErrReasonRequired, flows.ErrNotRequester,
+	flows.ErrWrongAction, flows.ErrNoReviewers, flows.ErrAlreadyAssignee, flows.ErrNotFound,
+}
+
+func isRefusal(err error) bool {
+	for _, r := range refusals {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusalText turns an error into one plain sentence for the person who
+// clicked: what happened, and what to do next. in may be nil.
+func refusalText(in *flows.Instance, actor string, err error) string {
+	state := func() string {
+		if in == nil {
+			return ""
+		}
+		switch in.State {
+		case flows.StateApproved:
+			return " It was approved."
+		case flows.StateDone:
+			return " It is done."
+		case flows.StateRejected:
+			return " It was rejected."
+		case flows.StateCancelled:
+			return " " + user(in.Requester) + " cancelled it."
+		case flows.StateChangesRequested:
+			return " It is back with " + user(in.Requester) + " for changes."
+		}
+		if cur := in.CurrentStep(); cur != nil && len(cur.Pending()) > 0 {
+			return " It is waiting on " + names(cur.Pending(), " or ") + "."
+		}
+		return ""
+	}
+	var nre *flows.NoReviewersError
+	switch {
+	case errors.As(err, &nre) && nre.SelfOnly:
+		return "You would be the only reviewer of one of its steps, and you can't approve your own request. Ask your Handoff admin who should review it."
+	case errors.Is(err, flows.ErrNoReviewers):
+		return "One of its steps has nobody to review it. Ask your Handoff admin to check the process's roles and directory."
+	case errors.Is(err, flows.ErrNotAssignee):
+		return "You're not a reviewer of this step, so nothing changed." + state()
+	case errors.Is(err, flows.ErrAlreadyDecided):
+		return "You've already decided on this step; nothing changed." + state()
+	case errors.Is(err, flows.ErrStale):
+		return "This step was already decided, so nothing changed." + state()
+	case errors.Is(err, flows.ErrClosed):
+		return "This request has ended, so nothing changed." + state()
+	case errors.Is(err, flows.ErrSelfApproval):
+		return "You can't review your own request; nothing changed."
+	case errors.Is(err, flows.ErrReasonRequired):
+		return "Please give a reason: the requester will read it."
+	case errors.Is(err, flows.ErrNotRequester):
+		return "Only " + userOr(in, "the requester") + " can do that."
+	case errors.Is(err, flows.ErrAlreadyAssignee):
+		return "That person is already a reviewer of this step."
+	case errors.Is(err, flows.ErrNotFound):
+		return "I can't find that request any more."
+	case errors.Is(err, flows.ErrWrongAction):
+		return "That doesn't apply to this step; nothing changed." + state()
+	}
+	return "Something went wrong on my side and nothing changed. Please try again in a minute."
+}
+
+func userOr(in *flows.Instance, fallback string) string {
+	if in == nil {
+		return fallback
+	}
+	return user(in.Requester)
+}
+
+// refuse tells actor why their action changed nothing; an unexpected error
+// is logged once, here at the edge.
+func (s *Server) refuse(ctx context.Context, actor, channel string, in *flows.Instance, err error) {
+	if !isRefusal(err) {
+		s.log.Error("action failed", "user_id", actor, "err", err)
+	}
+	s.tell(ctx, actor, channel, refusalText(in, actor, err))
+}
+
+// tell sends a private note to a user: ephemeral in the channel they clicked
+// in, or a direct message when there is none (a modal, the Home tab).
+func (s *Server) tell(ctx context.Context, userID, channel, text string) {
+	var err error
+	method := "chat.postEphemeral"
+	if channel != "" {
+		_, err = s.api.PostEphemeralContext(ctx, channel, userID, slack.MsgOptionText(text, false))
+	} else {
+		method = "chat.postMessage"
+		_, _, err = s.api.PostMessageContext(ctx, userID, slack.MsgOptionText(text, false))
+	}
+	if err != nil {
+		s.cfg.Metrics.slackError(method, err)
+		s.log.Error("telling a user why nothing changed", "user_id", userID, "method", method, "err", err)
+	}
+}
