@@ -299,14 +299,34 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	return doc.Content[0]
 }
 
+// parserErrors are the messages of yaml's parser, as opposed to its
+// scanner. yaml prints a parser error's line 0-based (the line where the
+// enclosing list or mapping starts, or else where the parser stopped), a
+// scanner error's 1-based; the author needs them counted alike.
+var parserErrors = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
 func (d *decoder) yamlError(err error) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
 	if m := yamlLineError.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		d.probs = append(d.probs, Problem{File: d.file, Line: line, Msg: "YAML syntax: " + m[2]})
-		return
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	d.probs = append(d.probs, Problem{File: d.file, Msg: "YAML syntax: " + msg})
+	if slices.Contains(parserErrors, msg) {
+		line++
+	}
+	d.probs = append(d.probs, Problem{File: d.file, Line: line, Msg: "YAML syntax: " + msg})
 }
 
 // resolve follows an alias to the node it names, so anchors work anywhere.
@@ -745,8 +765,8 @@ func (d *decoder) workflow(n *yaml.Node, p *Process) (*Workflow, *workflowMeta) 
 		}
 	}
 	if v := o.get("command"); v != nil {
+		wm.commandLine = v.Line
 		if s, ok := d.text(v, "command"); ok {
-			wm.commandLine = v.Line
 			switch {
 			case !commandPattern.MatchString(s):
 				d.errorf(v, "command %q: use lower-case letters, digits, - and _, starting with a letter (people type it after /request)", s)

@@ -272,8 +272,15 @@ func (r *Route) write(pw *planWriter, indent string, top bool) {
 		pw.printf("\n%swhen %s, hands off to %s:\n", indent, h.On, h.Route.Workflow.ID)
 		h.Route.write(pw, indent+"    ", false)
 	}
-	if top && !r.OK() {
+	if !top {
+		return
+	}
+	// The service checks the steps of the requested workflow when the
+	// request is submitted, and a handed-off workflow's when it starts.
+	if slices.ContainsFunc(r.Steps, func(s RouteStep) bool { return s.Applies && s.Problem != "" }) {
 		pw.printf("\nThis request would be refused at submission: a step it reaches has nobody to act on it.\n")
+	} else if !r.OK() {
+		pw.printf("\nThis request would be accepted, but a handoff would fail to start: a step it reaches has nobody to act on it.\n")
 	}
 }
 
@@ -384,7 +391,7 @@ func describeApprovals(a Approvals, s RouteStep) string {
 		return a.String()
 	case len(s.Assignees) == 0:
 		return a.String()
-	case a.All:
+	case a.All && len(s.Assignees) > 1:
 		return fmt.Sprintf("all %d", len(s.Assignees))
 	}
 	return fmt.Sprintf("%d of %d", s.Needed, len(s.Assignees))

@@ -32,7 +32,8 @@ func (d *decoder) condition(n *yaml.Node, src string, form []Field) *Condition {
 			}
 		}
 	}
-	p.Msg = fmt.Sprintf("when %q: %s", src, explainExprError(msg, form))
+	// Backquotes rather than %q: a condition's own quotes stay readable.
+	p.Msg = fmt.Sprintf("when `%s`: %s", src, explainExprError(msg, form))
 	d.probs = append(d.probs, p)
 	return nil
 }
@@ -119,22 +120,23 @@ func (d *decoder) workingHours(n *yaml.Node) *WorkingHours {
 			wh.Days[day] = true
 		}
 	}
+	hoursOK := true
 	for _, key := range []string{"from", "to"} {
 		v := o.get(key)
 		if v == nil {
 			d.errorf(o.node, "working_hours needs %s, like %s: \"09:00\"", key, key)
-			good = false
+			hoursOK = false
 			continue
 		}
 		s, ok := d.text(v, "working_hours "+key)
 		if !ok {
-			good = false
+			hoursOK = false
 			continue
 		}
 		t, err := time.Parse("15:04", s)
 		if err != nil && s != "24:00" {
 			d.errorf(v, "working_hours %s: %q is not a time of day; want HH:MM, like \"09:00\"", key, s)
-			good = false
+			hoursOK = false
 			continue
 		}
 		minutes := t.Hour()*60 + t.Minute()
@@ -147,7 +149,8 @@ func (d *decoder) workingHours(n *yaml.Node) *WorkingHours {
 			wh.To = minutes
 		}
 	}
-	if good && wh.From >= wh.To {
+	good = good && hoursOK
+	if hoursOK && wh.From >= wh.To {
 		d.errorf(o.get("to"), "working_hours: to (%s) must be after from (%s); hours across midnight are not supported", hhmm(wh.To), hhmm(wh.From))
 		good = false
 	}
@@ -288,7 +291,8 @@ func (d *decoder) checkWorkflows(p *Process, m *meta) {
 	}
 	for _, w := range p.Workflows {
 		// A handoff that could not be read may be the one that starts w.
-		if w.Command == "" && !handedTo[w.ID] && w.ID != "" && !badHandoffs {
+		// A command written but wrong is reported already.
+		if w.Command == "" && m.workflows[w].commandLine == 0 && !handedTo[w.ID] && w.ID != "" && !badHandoffs {
 			d.errorf(m.workflows[w].node, "workflow %s has no command and no workflow hands off to it, so nothing can start it; add `command: %s`", w.ID, strings.ReplaceAll(w.ID, "_", "-"))
 		}
 	}

@@ -71,6 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.Is(err, errUsage):
+			// A bare errUsage comes from flag, which has printed why.
+			if err != errUsage {
+				fmt.Fprintf(stderr, "handoff %s: %v\n", name, err)
+			}
 			return 2
 		case errors.Is(err, errSilent):
 			return 1
@@ -122,7 +126,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
+			return nil, errUsage // flag has printed the error and the usage
 		}
 		args = fs.Args()
 		if len(args) == 0 {
