@@ -25,6 +25,8 @@ type Problem struct {
 	Msg          string
 }
 
+// String formats the problem as "file:line:col: message", leaving out what
+// is not known.
 func (p Problem) String() string {
 	switch {
 	case p.Line > 0 && p.Column > 0:
@@ -296,7 +298,37 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	if len(doc.Content) == 0 {
 		return nil
 	}
+	if n := expandedSize(&doc, map[*yaml.Node]int{}); n > maxExpandedNodes {
+		d.errorf(nil, "through its aliases (*name) the file expands to more than %d values; a process file needs far fewer", maxExpandedNodes)
+		return nil
+	}
 	return doc.Content[0]
+}
+
+// maxExpandedNodes bounds what a file may expand to through aliases. The
+// decoder follows aliases, so a few lines of nested aliases (a "billion
+// laughs") would otherwise make it run for ever.
+const maxExpandedNodes = 100_000
+
+// expandedSize counts the nodes of n with aliases expanded, in time linear
+// in the file thanks to memo; it stops counting past maxExpandedNodes.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if size, ok := memo[n]; ok {
+		return size
+	}
+	memo[n] = maxExpandedNodes + 1 // an alias cycle counts as too big
+	size := 1
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		size += expandedSize(n.Alias, memo)
+	}
+	for _, c := range n.Content {
+		if size > maxExpandedNodes {
+			break
+		}
+		size += expandedSize(c, memo)
+	}
+	memo[n] = min(size, maxExpandedNodes+1)
+	return memo[n]
 }
 
 // parserErrors are the messages of yaml's parser, as opposed to its

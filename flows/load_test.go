@@ -578,6 +578,45 @@ func TestParseEmpty(t *testing.T) {
 	}
 }
 
+// TestParseAliasBomb makes sure a file whose aliases expand exponentially
+// is refused quickly instead of being walked.
+func TestParseAliasBomb(t *testing.T) {
+	t.Parallel()
+	src := "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+	for i := 1; i <= 9; i++ {
+		prev := "*a" + strconv.Itoa(i-1)
+		src += "a" + strconv.Itoa(i) + ": &a" + strconv.Itoa(i) + " [" + strings.Repeat(prev+", ", 9) + prev + "]\n"
+	}
+	src = "x:\n" + indent(src) + "process: p\nworkflows:\n  - id: w\n    command: w\n    steps: [{id: s, reviewers: *a9}]\n"
+	_, err := Parse("p.yml", []byte(src))
+	want := "p.yml: through its aliases (*name) the file expands to more than 100000 values; a process file needs far fewer"
+	if err == nil || err.Error() != want {
+		t.Errorf("Parse(alias bomb) = %v, want %s", err, want)
+	}
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
+}
+
+// TestParseAliases checks that anchors and aliases work where they are
+// harmless, such as sharing a reviewer list.
+func TestParseAliases(t *testing.T) {
+	t.Parallel()
+	p, err := Parse("p.yml", []byte(head+`  - id: w
+    command: w
+    steps:
+      - {id: s, reviewers: &both [role:finance, role:solo]}
+      - {id: t, reviewers: *both, approvals: 3}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Workflows[0].Steps[1].Reviewers; len(got) != 2 {
+		t.Errorf("reviewers through an alias = %v, want 2", got)
+	}
+}
+
 // TestConditionColumn checks that a condition's problem points at the token
 // inside the expression, wherever the expression sits on its line.
 func TestConditionColumn(t *testing.T) {

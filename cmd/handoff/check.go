@@ -49,7 +49,7 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if *dirPath != "" {
 		fmt.Fprintf(stdout, "directory %s: %d people with a manager\n", *dirPath, len(dir.Managers))
 	} else if users := managerUsers(procs); len(users) > 0 {
-		fmt.Fprintf(stdout, "note: %s name manager as a reviewer but no directory file is set (-directory or HANDOFF_DIRECTORY); those steps would find nobody\n", strings.Join(users, ", "))
+		fmt.Fprintf(stdout, "note: no directory file is set (-directory or HANDOFF_DIRECTORY), so the manager steps of %s would find nobody\n", strings.Join(users, ", "))
 	}
 	return nil
 }

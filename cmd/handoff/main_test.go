@@ -73,7 +73,7 @@ func TestCheckNotesMissingDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "note: procurement/purchase, timeoff/leave name manager as a reviewer but no directory file is set (-directory or HANDOFF_DIRECTORY); those steps would find nobody\n"
+	want := "note: no directory file is set (-directory or HANDOFF_DIRECTORY), so the manager steps of procurement/purchase, timeoff/leave would find nobody\n"
 	if !strings.HasSuffix(out, want) {
 		t.Errorf("check output ends:\n%s\nwant it to end with:\n%s", out, want)
 	}

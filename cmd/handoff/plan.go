@@ -48,7 +48,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	as := fs.String("as", "", "the requester's Slack user `id`, like U0ANN (required)")
 	values := setFlags{}
 	fs.Var(values, "set", "a form value, as `field=value`; repeat for each field")
-	flowsPath := fs.String("flows", envOr("HANDOFF_FLOWS", "flows"), "the flow file or directory of flow files")
+	flowsPath := fs.String("flows", envOr("HANDOFF_FLOWS", "flows"), "the flow `path`: a process file or a directory of them")
 	dirPath := fs.String("directory", envOr("HANDOFF_DIRECTORY", ""), "the directory `file` of managers")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
