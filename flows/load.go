@@ -251,10 +251,8 @@ func parse(path string, data []byte) (*Process, *meta, Problems) {
 		return nil, nil, d.probs
 	}
 	d.checkWorkflows(p, m)
-	{
-		sum := sha256.Sum256(data)
-		p.Source = Source{Path: path, Hash: "sha256:" + hex.EncodeToString(sum[:]), YAML: data}
-	}
+	sum := sha256.Sum256(data)
+	p.Source = Source{Path: path, Hash: "sha256:" + hex.EncodeToString(sum[:]), YAML: data}
 	return p, m, d.probs
 }
 
