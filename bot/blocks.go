@@ -26,7 +26,9 @@ func plain(s string, limit int) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, truncate(s, limit), false, false)
 }
 
-func section(s string) *slack.SectionBlock { return slack.NewSectionBlock(mrkdwn(s, maxSectionText), nil, nil) }
+func section(s string) *slack.SectionBlock {
+	return slack.NewSectionBlock(mrkdwn(s, maxSectionText), nil, nil)
+}
 
 func contextBlock(s string) *slack.ContextBlock {
 	return slack.NewContextBlock("", mrkdwn(s, maxContextText))
