@@ -7,6 +7,7 @@ import (
 
 	"github.com/handoffbot/handoff/flows"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/slack-go/slack"
 )
@@ -44,7 +45,7 @@ func NewMetrics() *Metrics {
 		}, []string{"method", "error"}),
 	}
 	m.reg.MustRegister(m.requests, m.transitions, m.outboxDepth, m.deliveryLatency, m.slackErrors,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
