@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/handoffbot/handoff/flows"
+)
+
+// definitionDoc is a definition version as stored: its _id is
+// "<process>:<version>", so that DefinitionVersion, the lookup every old
+// instance makes, is a find by _id (the one filter FerretDB's SQLite backend
+// answers without a scan).
+type definitionDoc struct {
+	ID                      string `bson:"_id"`
+	flows.DefinitionVersion `bson:",inline"`
+}
+
+func definitionID(process string, version int) string {
+	return process + ":" + strconv.Itoa(version)
+}
+
+// recordAttempts bounds RecordDefinition's retries. Each retry means another
+// replica recorded a version of the same process meanwhile, which happens
+// once per deploy at most.
+const recordAttempts = 10
+
+// RecordDefinition stores p's content as a new definition version unless
+// the same content (by hash) is recorded already, and returns its version
+// number; created says whether this call added it. Replicas starting
+// together may race: unique indexes on (process, version) and (process,
+// hash) make each content end up with exactly one number.
+func (db *DB) RecordDefinition(ctx context.Context, p *flows.Process, now time.Time) (version int, created bool, err error) {
+	if p.Name == "" || p.Source.Hash == "" {
+		return 0, false, fmt.Errorf("recording definition %q: process has no name or no hash", p.Name)
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	for range recordAttempts {
+		var found definitionDoc
+		err := db.definitions.FindOne(ctx, bson.D{{Key: "process", Value: p.Name}, {Key: "hash", Value: p.Source.Hash}}).Decode(&found)
+		if err == nil {
+			return found.Version, false, nil
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return 0, false, fmt.Errorf("recording definition of %s: %w", p.Name, err)
+		}
+
+		var last definitionDoc
+		err = db.definitions.FindOne(ctx, bson.D{{Key: "process", Value: p.Name}},
+			options.FindOne().SetSort(bson.D{{Key: "version", Value: -1}}).SetProjection(bson.D{{Key: "version", Value: 1}})).Decode(&last)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			return 0, false, fmt.Errorf("recording definition of %s: %w", p.Name, err)
+		}
+		next := last.Version + 1
+		doc := definitionDoc{
+			ID: definitionID(p.Name, next),
+			DefinitionVersion: flows.DefinitionVersion{
+				Process:   p.Name,
+				Version:   next,
+				Hash:      p.Source.Hash,
+				Path:      p.Source.Path,
+				YAML:      string(p.Source.YAML),
+				FirstSeen: now.UTC(),
+			},
+		}
+		if err := db.insertDefinition(ctx, doc); err != nil {
+			if mongo.IsDuplicateKeyError(err) {
+				continue // another replica got there first: look again
+			}
+			return 0, false, fmt.Errorf("recording definition of %s version %d: %w", p.Name, next, err)
+		}
+		return next, true, nil
+	}
+	return 0, false, fmt.Errorf("recording definition of %s: gave up after %d races with other replicas", p.Name, recordAttempts)
+}
+
+func (db *DB) insertDefinition(ctx context.Context, doc definitionDoc) error {
+	unlock, err := db.gate.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, err = db.definitions.InsertOne(ctx, doc)
+	return err
+}
+
+// DefinitionVersions returns the recorded versions of process, newest
+// first, for `handoff flows history`.
+func (db *DB) DefinitionVersions(ctx context.Context, process string) ([]flows.DefinitionVersion, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	cur, err := db.definitions.Find(ctx, bson.D{{Key: "process", Value: process}},
+		options.Find().SetSort(bson.D{{Key: "version", Value: -1}}))
+	if err != nil {
+		return nil, fmt.Errorf("listing definition versions of %s: %w", process, err)
+	}
+	var out []flows.DefinitionVersion
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("listing definition versions of %s: %w", process, err)
+	}
+	return out, nil
+}
+
+// DefinitionVersion returns version of process as recorded, or an error
+// wrapping flows.ErrNotFound. The library parses it for instances still
+// running on an older version.
+func (db *DB) DefinitionVersion(ctx context.Context, process string, version int) (*flows.DefinitionVersion, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	var doc definitionDoc
+	err := db.definitions.FindOne(ctx, bson.D{{Key: "_id", Value: definitionID(process, version)}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, fmt.Errorf("definition %s version %d: %w", process, version, flows.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading definition %s version %d: %w", process, version, err)
+	}
+	return &doc.DefinitionVersion, nil
+}

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/handoffbot/handoff/flows"
+)
+
+// Limits of the queries that return slices. A caller that wants more than
+// MaxLimit (a report) streams instead.
+const (
+	DefaultLimit = 100  // what a limit of 0 or less means
+	MaxLimit     = 1000 // the most a query returns
+)
+
+func clampLimit(n int) int64 {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return int64(n)
+}
+
+// InstancesByCase returns the instances of a case, oldest first: a request
+// and the workflows it handed off to.
+func (db *DB) InstancesByCase(ctx context.Context, caseID string) ([]*flows.Instance, error) {
+	out, err := db.findInstances(ctx,
+		bson.D{{Key: "case_id", Value: caseID}},
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(MaxLimit))
+	if err != nil {
+		return nil, fmt.Errorf("listing instances of case %s: %w", caseID, err)
+	}
+	return out, nil
+}
+
+// OpenRequests returns requester's requests that have not ended, newest
+// first, for `/request list` and App Home. See DefaultLimit for limit.
+func (db *DB) OpenRequests(ctx context.Context, requester string, limit int) ([]*flows.Instance, error) {
+	out, err := db.findInstances(ctx,
+		bson.D{{Key: "requester", Value: requester}, {Key: "open", Value: true}},
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}}).SetLimit(clampLimit(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("listing open requests of %s: %w", requester, err)
+	}
+	return out, nil
+}
+
+// WaitingOn returns the open instances that wait for user to act (review,
+// task, or resubmit), oldest first, so the longest wait shows on top.
+func (db *DB) WaitingOn(ctx context.Context, user string, limit int) ([]*flows.Instance, error) {
+	out, err := db.findInstances(ctx,
+		bson.D{{Key: "waiting", Value: user}, {Key: "open", Value: true}},
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(clampLimit(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("listing instances waiting on %s: %w", user, err)
+	}
+	return out, nil
+}
+
+// NudgesDue returns the ids of open instances whose next reminder is due at
+// now, most overdue first. The caller runs a nudge command on each, which
+// moves next_nudge_at on, so a second run finds nothing twice.
+func (db *DB) NudgesDue(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	ids, err := db.findIDs(ctx,
+		bson.D{{Key: "open", Value: true}, {Key: "next_nudge_at", Value: bson.D{{Key: "$lte", Value: now}}}},
+		bson.D{{Key: "next_nudge_at", Value: 1}}, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("listing nudges due at %s: %w", now.Format(time.RFC3339), err)
+	}
+	return ids, nil
+}
+
+// PastSLA returns the ids of open instances whose step in play is due by
+// now and not yet escalated (the engine clears due_at when it escalates),
+// most overdue first.
+func (db *DB) PastSLA(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	ids, err := db.findIDs(ctx,
+		bson.D{{Key: "open", Value: true}, {Key: "due_at", Value: bson.D{{Key: "$lte", Value: now}}}},
+		bson.D{{Key: "due_at", Value: 1}}, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("listing steps past their SLA at %s: %w", now.Format(time.RFC3339), err)
+	}
+	return ids, nil
+}
+
+// Undelivered returns the ids of instances whose outbox may hold effects to
+// deliver, least recently changed first: what the dispatcher picks up at
+// start and after a failed delivery. An instance stays listed until
+// ReleaseOutbox sees its outbox empty.
+func (db *DB) Undelivered(ctx context.Context, limit int) ([]string, error) {
+	ids, err := db.findIDs(ctx,
+		bson.D{{Key: pendingField, Value: true}},
+		bson.D{{Key: "updated_at", Value: 1}}, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("listing undelivered effects: %w", err)
+	}
+	return ids, nil
+}
+
+func (db *DB) findInstances(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]*flows.Instance, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	cur, err := db.instances.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []*flows.Instance
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (db *DB) findIDs(ctx context.Context, filter, sort bson.D, limit int64) ([]string, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	cur, err := db.instances.Find(ctx, filter, options.Find().
+		SetSort(sort).
+		SetLimit(limit).
+		SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+// StreamFilter selects the instances Stream returns. The zero value
+// selects all of them.
+type StreamFilter struct {
+	Process      string    // only this process; empty: every process
+	OpenOnly     bool      // only instances that have not ended
+	UpdatedSince time.Time // only instances changed at or after; zero: any
+	BatchSize    int32     // documents per round trip; 0: 100
+}
+
+// Stream returns the instances f selects, in no particular order, reading
+// them from a cursor a batch at a time so that a report over every instance
+// holds only one batch in memory. The cursor is closed when the loop ends,
+// early or not. An error ends the sequence; it comes with a nil instance.
+//
+//	for in, err := range db.Stream(ctx, store.StreamFilter{OpenOnly: true}) {
+//		if err != nil { return err }
+//		...
+//	}
+//
+// ctx bounds the whole iteration, so a caller without a deadline gets none:
+// a long report should not be cut off by the store.
+func (db *DB) Stream(ctx context.Context, f StreamFilter) iter.Seq2[*flows.Instance, error] {
+	return func(yield func(*flows.Instance, error) bool) {
+		filter := bson.D{}
+		if f.Process != "" {
+			filter = append(filter, bson.E{Key: "process", Value: f.Process})
+		}
+		if f.OpenOnly {
+			filter = append(filter, bson.E{Key: "open", Value: true})
+		}
+		if !f.UpdatedSince.IsZero() {
+			filter = append(filter, bson.E{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: f.UpdatedSince}}})
+		}
+		batch := f.BatchSize
+		if batch <= 0 {
+			batch = 100
+		}
+		cur, err := db.instances.Find(ctx, filter, options.Find().SetBatchSize(batch))
+		if err != nil {
+			yield(nil, fmt.Errorf("streaming instances: %w", err))
+			return
+		}
+		defer closeCursor(ctx, cur)
+		for cur.Next(ctx) {
+			in := new(flows.Instance)
+			if err := cur.Decode(in); err != nil {
+				id, _ := cur.Current.Lookup("_id").StringValueOK()
+				yield(nil, fmt.Errorf("streaming instances: decoding %s: %w", id, err))
+				return
+			}
+			if !yield(in, nil) {
+				return
+			}
+		}
+		if err := cur.Err(); err != nil {
+			yield(nil, fmt.Errorf("streaming instances: %w", err))
+		}
+	}
+}
+
+// closeCursor frees the server's cursor even when ctx has ended, which is
+// when freeing it matters most.
+func closeCursor(ctx context.Context, cur *mongo.Cursor) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = cur.Close(ctx)
+}
