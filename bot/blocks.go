@@ -34,15 +34,16 @@ func contextBlock(s string) *slack.ContextBlock {
 	return slack.NewContextBlock("", mrkdwn(s, maxContextText))
 }
 
-// headline is what the request is about, in a few words: the first text
-// field's value ("Laptop"), or the workflow's title when the form has none.
-func (r request) headline() string {
+// subject says what the request is, in a few words: the workflow and the
+// first text field's value ("*Purchase request* · *Laptop*").
+func (r request) subject() string {
+	out := "*" + escape(r.w.Title) + "*"
 	for _, f := range r.formFields() {
 		if f.Type == flows.FieldText && r.in.Values[f.ID] != "" {
-			return "*" + escape(truncate(r.in.Values[f.ID], 150)) + "*"
+			return out + " · *" + escape(truncate(r.in.Values[f.ID], 150)) + "*"
 		}
 	}
-	return "*" + escape(r.w.Title) + "*"
+	return out
 }
 
 // formFields is the form the values were entered on: a handed-off workflow
@@ -157,13 +158,11 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	if def == nil || run == nil {
 		return []slack.Block{section("This request changed; its step " + escape(stepID) + " no longer exists.")}
 	}
-	ask := "approve"
+	lead := user(r.in.Requester) + " asks you to approve: " + r.subject()
 	if def.Type == flows.StepTask {
-		ask = "handle"
+		lead = "A task for you, for " + user(r.in.Requester) + "'s request: " + r.subject()
 	}
-	blocks := []slack.Block{
-		section(fmt.Sprintf("%s asks you to %s a %s: %s", user(r.in.Requester), ask, escapeLower(r.w.Title), r.headline())),
-	}
+	blocks := []slack.Block{section(lead)}
 	blocks = append(blocks, r.fieldBlocks()...)
 	a := run.Assignment(who)
 	meta := fmt.Sprintf("*%s* · %s · submitted %s", escape(def.Title), r.position(stepID), when(r.in.CreatedAt))
@@ -260,7 +259,7 @@ func plural(n int) string {
 // statusBlocks is the requester's one status message, edited as the request
 // moves.
 func statusBlocks(r request) []slack.Block {
-	blocks := []slack.Block{section("Your " + escapeLower(r.w.Title) + ": " + r.headline())}
+	blocks := []slack.Block{section("Your request: " + r.subject())}
 	blocks = append(blocks, r.fieldBlocks()...)
 	blocks = append(blocks, section(r.statusLine()))
 	blocks = append(blocks, contextBlock(r.route()+" · submitted "+when(r.in.CreatedAt)+" · "+r.in.ID))
@@ -326,20 +325,20 @@ func (r request) route() string {
 // outcomeText is the message that tells the requester something happened
 // that needs their attention: the end of the request, or changes asked.
 func outcomeText(r request, note string) string {
-	what := escapeLower(r.w.Title) + " " + r.headline()
+	what := r.subject()
 	switch note {
 	case string(flows.StateApproved):
-		return "✅ Your " + what + " was approved."
+		return "✅ Your request " + what + " was approved."
 	case string(flows.StateDone):
-		return "✅ Your " + what + " is done."
+		return "✅ " + what + " is done."
 	case string(flows.StateRejected):
-		return "❌ Your " + what + " was rejected. " + r.statusLine()
+		return "❌ Your request " + what + " was rejected. " + r.statusLine()
 	case string(flows.ActionRequestChanges):
-		return "↩️ Your " + what + " needs changes. " + r.statusLine()
+		return "↩️ Your request " + what + " needs changes. " + r.statusLine()
 	case string(flows.ActionEscalate):
-		return "⚠️ Your " + what + " is overdue at *" + escape(stepTitle(r.w, r.in.Steps[max(r.in.Current, 0)].ID)) + "*; it has been escalated."
+		return "⚠️ Your request " + what + " is overdue at *" + escape(stepTitle(r.w, r.in.Steps[max(r.in.Current, 0)].ID)) + "*, so it has been escalated."
 	}
-	return "Your " + what + ": " + r.statusLine()
+	return "Your request " + what + ": " + r.statusLine()
 }
 
 // announceBlocks is the outcome posted in the process channel.
@@ -350,7 +349,7 @@ func announceBlocks(r request) []slack.Block {
 	if verb == "" {
 		verb = string(r.in.State)
 	}
-	text := fmt.Sprintf("%s's %s %s was *%s*.", user(r.in.Requester), escapeLower(r.w.Title), r.headline(), strings.TrimLeft(verb, "✅❌🚫 "))
+	text := fmt.Sprintf("%s's request %s was *%s*.", user(r.in.Requester), r.subject(), strings.TrimLeft(verb, "✅❌🚫 "))
 	text = strings.SplitN(verb, " ", 2)[0] + " " + text
 	blocks := []slack.Block{section(text)}
 	blocks = append(blocks, r.fieldBlocks()...)

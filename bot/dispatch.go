@@ -50,9 +50,9 @@ type DispatcherConfig struct {
 	Pacing *Pacer
 }
 
-// claimTTL bounds how long a crashed replica's claim blocks another's
-// delivery. It covers a few Retry-After waits.
-const claimTTL = 2 * time.Minute
+// ClaimTTL bounds how long a crashed replica's claim blocks another's
+// delivery of the same instance. It covers a few Retry-After waits.
+const ClaimTTL = 2 * time.Minute
 
 // Dispatcher delivers outbox effects to the Slack Web API: after the
 // acknowledgement, paced, retried, at least once and, across replicas, by
@@ -198,7 +198,7 @@ func (d *Dispatcher) work(ctx context.Context) {
 // made. Effects it cannot deliver yet stay in the outbox for the next try.
 func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 	holder := d.cfg.Holder
-	in, ok, err := d.store.ClaimOutbox(ctx, id, holder, d.cfg.Clock.Now(), claimTTL)
+	in, ok, err := d.store.ClaimOutbox(ctx, id, holder, d.cfg.Clock.Now(), ClaimTTL)
 	if err != nil || !ok {
 		return err
 	}

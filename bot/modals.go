@@ -124,7 +124,7 @@ func rejectModal(r request, t target) slack.ModalViewRequest {
 		Close:           plain("Back", maxButtonText),
 		PrivateMetadata: t.String(),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			section("Reject " + user(r.in.Requester) + "'s " + escapeLower(r.w.Title) + ": " + r.headline() + "?"),
+			section("Reject " + user(r.in.Requester) + "'s request " + r.subject() + "?"),
 			slack.NewInputBlock(reasonBlock, plain("Reason", 2000), nil, reason),
 		}},
 	}

@@ -2,12 +2,277 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/slack-go/slack"
+
+	"github.com/handoffbot/handoff/bot"
+	"github.com/handoffbot/handoff/flows"
+	"github.com/handoffbot/handoff/store"
 )
 
-// runServe runs the bot. A placeholder until the Slack adapter lands.
-func runServe(_ context.Context, _ []string, _, stderr io.Writer) error {
-	fmt.Fprintln(stderr, "serve: not implemented yet")
-	return errSilent
+// Config is every setting of `handoff serve`, read from the environment.
+// The README's configuration table lists the same.
+type Config struct {
+	Addr      string `envconfig:"HANDOFF_ADDR" default:":3000"`
+	Flows     string `envconfig:"HANDOFF_FLOWS" default:"flows"`
+	Directory string `envconfig:"HANDOFF_DIRECTORY"`
+	DataDir   string `envconfig:"HANDOFF_DATA_DIR" default:"./data"`
+	LogLevel  string `envconfig:"HANDOFF_LOG_LEVEL" default:"info"`
+	// Replica names this process in delivery claims and leases; the host
+	// name and process id by default.
+	Replica string `envconfig:"HANDOFF_REPLICA"`
+
+	MongoURI      string `envconfig:"MONGODB_URI"`
+	MongoDatabase string `envconfig:"MONGODB_DATABASE" default:"handoff"`
+
+	SlackBotToken      string `envconfig:"SLACK_BOT_TOKEN"`
+	SlackSigningSecret string `envconfig:"SLACK_SIGNING_SECRET"`
+	SlackAppToken      string `envconfig:"SLACK_APP_TOKEN"`
+	SlackAPIURL        string `envconfig:"SLACK_API_URL"`
+
+	// pacing replaces Slack's rate-limit pacing (tests); nil paces to
+	// Slack's tiers.
+	pacing *bot.Pacer
+}
+
+// loadConfig reads the environment and says, naming each, which required
+// settings are missing.
+func loadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return c, err
+	}
+	return c, c.check()
+}
+
+func (c Config) check() error {
+	var missing []string
+	if c.SlackBotToken == "" {
+		missing = append(missing, "SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…)")
+	}
+	if c.SlackAppToken == "" && c.SlackSigningSecret == "" {
+		missing = append(missing, "SLACK_SIGNING_SECRET (Basic Information → Signing Secret), or SLACK_APP_TOKEN (xapp-…) for Socket Mode")
+	}
+	if c.SlackAppToken != "" && !strings.HasPrefix(c.SlackAppToken, "xapp-") {
+		return errors.New("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing settings:\n  %s\nSee the README's configuration table", strings.Join(missing, "\n  "))
+	}
+	return nil
+}
+
+// runServe runs the bot until it is interrupted.
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve", "Run the bot: Slack endpoints on HANDOFF_ADDR (or Socket Mode), reminders, and the outbox.\nSettings come from the environment; see the README.", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	app, err := NewApp(ctx, cfg, flows.ClockFunc(time.Now), log, stderr)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Run(ctx)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// App is a running Handoff: store, Slack adapter, outbox dispatcher and
+// HTTP server, wired. Tests start one on port 0.
+type App struct {
+	cfg        Config
+	log        *slog.Logger
+	db         *store.DB
+	closeStore func()
+	lib        *flows.Library
+	svc        *flows.Service
+	server     *bot.Server
+	dispatcher *bot.Dispatcher
+	listener   net.Listener
+	httpServer *http.Server
+	socket     *bot.Socket
+
+	closeOnce sync.Once
+}
+
+// NewApp opens the store, loads and records the flows, and listens on
+// cfg.Addr. Nothing runs until Run.
+func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger, stderr io.Writer) (*App, error) {
+	processes, err := flows.Load(cfg.Flows)
+	if err != nil {
+		return nil, fmt.Errorf("loading flows from %s:\n%w", cfg.Flows, err)
+	}
+	dirFile, err := flows.LoadDirectory(cfg.Directory)
+	if err != nil {
+		return nil, fmt.Errorf("loading the directory: %w", err)
+	}
+	db, closeStore, err := openStore(ctx, storeSettings{MongoURI: cfg.MongoURI, MongoDatabase: cfg.MongoDatabase, DataDir: cfg.DataDir}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: db, closeStore: closeStore}
+	if err := a.recordVersions(ctx, processes, clock.Now()); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.lib = flows.NewLibrary(processes, db)
+
+	replica := cfg.Replica
+	if replica == "" {
+		host, _ := os.Hostname()
+		replica = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	api := slack.New(cfg.SlackBotToken, slackOptions(cfg)...)
+	dir := bot.NewDirectory(dirFile, api, clock, 5*time.Minute)
+	svc := flows.NewService(db, a.lib, dir, clock)
+	a.svc = svc
+	metrics := bot.NewMetrics()
+	outbox := outboxStore{db}
+	a.dispatcher = bot.NewDispatcher(bot.DispatcherConfig{
+		Store: outbox, Service: svc, Slack: api, Clock: clock, Logger: log, Metrics: metrics, Holder: replica,
+		Pacing: cfg.pacing,
+	})
+	a.server = bot.NewServer(bot.Config{
+		SigningSecret: cfg.SlackSigningSecret, Service: svc, Slack: api, Dispatcher: a.dispatcher, Store: outbox,
+		Clock: clock, Logger: log, Metrics: metrics, Health: db.Ping,
+	})
+	if cfg.SlackAppToken != "" {
+		a.socket = bot.NewSocket(a.server, cfg.SlackAppToken, cfg.SlackBotToken, slackOptions(cfg)...)
+	}
+	a.listener, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("listening on HANDOFF_ADDR=%s: %w", cfg.Addr, err)
+	}
+	a.httpServer = &http.Server{
+		Handler:           a.server.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+func slackOptions(cfg Config) []slack.Option {
+	opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second})}
+	if cfg.SlackAPIURL != "" {
+		u := cfg.SlackAPIURL
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slack.OptionAPIURL(u))
+	}
+	return opts
+}
+
+// recordVersions stores each process file's content as a definition version
+// when it is new, and notes the version on the process.
+func (a *App) recordVersions(ctx context.Context, processes []*flows.Process, now time.Time) error {
+	for _, p := range processes {
+		v, created, err := a.db.RecordDefinition(ctx, p, now)
+		if err != nil {
+			return fmt.Errorf("recording the definition of %s: %w", p.Name, err)
+		}
+		p.Version = v
+		if created {
+			a.log.Info("recorded a new definition version", "process", p.Name, "version", v, "hash", p.Source.Hash)
+		}
+	}
+	return nil
+}
+
+// Addr is the address the HTTP server listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.dispatcher.Run(ctx)
+	}()
+	errc := make(chan error, 2)
+	if a.socket != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.socket.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("socket mode: %w", err)
+			}
+		}()
+	}
+	go func() {
+		if err := a.httpServer.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	mode := "HTTP request URLs on /slack/commands, /slack/interactivity, /slack/events"
+	if a.socket != nil {
+		mode = "Socket Mode"
+	}
+	a.log.Info("handoff is running", "addr", a.Addr(), "slack", mode, "processes", len(a.lib.Processes()))
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	shutdown, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer stop()
+	a.httpServer.Shutdown(shutdown)
+	a.server.Close()
+	wg.Wait()
+	return err
+}
+
+// Close releases the store. It is safe to call more than once.
+func (a *App) Close() {
+	a.closeOnce.Do(func() {
+		if a.listener != nil {
+			a.listener.Close()
+		}
+		if a.closeStore != nil {
+			a.closeStore()
+		}
+	})
+}
+
+// outboxStore adapts the store's delivery records to the dispatcher's
+// interface.
+type outboxStore struct{ *store.DB }
+
+func (o outboxStore) Delivered(ctx context.Context, id, holder, effectID, key string, ref *flows.MessageRef) error {
+	var msg *store.MessageUpdate
+	if ref != nil {
+		msg = &store.MessageUpdate{Key: key, Ref: *ref}
+	}
+	return o.DB.Delivered(ctx, id, holder, effectID, msg)
 }
