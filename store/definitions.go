@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -124,4 +125,29 @@ func (db *DB) DefinitionVersion(ctx context.Context, process string, version int
 		return nil, fmt.Errorf("reading definition %s version %d: %w", process, version, err)
 	}
 	return &doc.DefinitionVersion, nil
+}
+
+// DefinitionProcesses returns the names of the processes with recorded
+// versions, sorted, so that a command asked about an unknown process can
+// say which ones exist. (Not the distinct command: FerretDB 1.24's answer
+// to it does not decode with the v2 driver. The collection is small.)
+func (db *DB) DefinitionProcesses(ctx context.Context) ([]string, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	cur, err := db.definitions.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "process", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("listing processes with definition versions: %w", err)
+	}
+	var docs []struct {
+		Process string `bson:"process"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("listing processes with definition versions: %w", err)
+	}
+	names := make([]string, 0, len(docs))
+	for _, d := range docs {
+		names = append(names, d.Process)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }

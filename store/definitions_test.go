@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,6 +62,10 @@ func TestRecordDefinition(t *testing.T) {
 	}
 	if list, err := db.DefinitionVersions(ctx, "other"); err != nil || len(list) != 0 {
 		t.Errorf("DefinitionVersions(other) = %v, %v; want none", list, err)
+	}
+
+	if names, err := db.DefinitionProcesses(ctx); err != nil || !slices.Equal(names, []string{"testproc"}) {
+		t.Errorf("DefinitionProcesses = %v, %v; want [testproc]", names, err)
 	}
 
 	// The library finds an old version through the store.

@@ -35,6 +35,7 @@ var commands = []command{
 	{"serve", "run the bot (the default when no command is given)", runServe},
 	{"check", "validate flow files and print every problem", runCheck},
 	{"plan", "show the route a request would take, without Slack", runPlan},
+	{"flows", "list and print the recorded versions of process files", runFlows},
 	{"version", "print the version of this build", runVersion},
 }
 

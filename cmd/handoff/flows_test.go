@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/handoffbot/handoff/flows"
+	"github.com/handoffbot/handoff/store"
+	"github.com/handoffbot/handoff/store/embedded"
+)
+
+const flowV1 = `process: errands
+title: Errands
+workflows:
+  - id: errand
+    title: Errand
+    command: errand
+    form:
+      - {id: what, label: What, type: text, required: true}
+    steps:
+      - id: ok
+        title: OK
+        reviewers: [user:U0BOSS]
+`
+
+var flowV2 = strings.Replace(flowV1, "title: OK", "title: Boss says OK", 1)
+
+// recordFlows records v1 then v2 of the errands process in dataDir's
+// embedded store, as two starts of `handoff serve` would.
+func recordFlows(t *testing.T, dataDir string, at time.Time) (v1, v2 *flows.Process) {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, embedded.Config{Dir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	db, err := store.Open(ctx, srv.URI(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	for i, yaml := range []string{flowV1, flowV2} {
+		p, err := flows.Parse("flows/errands.yml", []byte(yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.RecordDefinition(ctx, p, at.Add(time.Duration(i)*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			v1 = p
+		} else {
+			v2 = p
+		}
+	}
+	return v1, v2
+}
+
+func TestFlowsHistoryAndShow(t *testing.T) {
+	dataDir := t.TempDir()
+	flowsDir := t.TempDir()
+	at := time.Date(2025, 3, 3, 9, 30, 0, 0, time.UTC)
+	v1, v2 := recordFlows(t, dataDir, at)
+	// The file in use is the first content again (a rollback).
+	if err := os.WriteFile(filepath.Join(flowsDir, "errands.yml"), []byte(flowV1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MONGODB_URI", "")
+	t.Setenv("HANDOFF_DATA_DIR", dataDir)
+	t.Setenv("HANDOFF_FLOWS", flowsDir)
+
+	out, errOut, err := runCmd(t, runFlows, "history", "errands")
+	if err != nil {
+		t.Fatalf("history: %v\n%s", err, errOut)
+	}
+	want := "   VERSION  HASH             FIRST SEEN            PATH\n" +
+		"   2        " + v2.Source.Hash[:15] + "  2025-03-04 09:30 UTC  flows/errands.yml\n" +
+		"*  1        " + v1.Source.Hash[:15] + "  2025-03-03 09:30 UTC  flows/errands.yml\n"
+	if out != want {
+		t.Errorf("history printed\n%s\nwant\n%s", out, want)
+	}
+	if !strings.Contains(errOut, "store: embedded") || !strings.Contains(errOut, "* the version of the file in HANDOFF_FLOWS now") {
+		t.Errorf("history's stderr = %q", errOut)
+	}
+
+	out, _, err = runCmd(t, runFlows, "history")
+	if err != nil || !strings.Contains(out, "errands  2         2       2025-03-04 09:30 UTC  1") {
+		t.Errorf("history without a process = %v\n%s", err, out)
+	}
+
+	out, errOut, err = runCmd(t, runFlows, "show", "errands")
+	if err != nil || out != flowV2 {
+		t.Errorf("show errands = %v\n%s\nwant version 2 as recorded", err, out)
+	}
+	if !strings.HasPrefix(errOut[strings.Index(errOut, "#"):], "# errands version 2, sha256:") {
+		t.Errorf("show's stderr = %q", errOut)
+	}
+	out, _, err = runCmd(t, runFlows, "show", "errands", "-version", "1")
+	if err != nil || out != flowV1 {
+		t.Errorf("show errands -version 1 = %v\n%s", err, out)
+	}
+	if _, _, err := runCmd(t, runFlows, "show", "errands", "--version", "3"); err == nil || !strings.Contains(err.Error(), "errands has no version 3; it has versions 1 to 2") {
+		t.Errorf("show -version 3 = %v", err)
+	}
+	if _, _, err := runCmd(t, runFlows, "history", "procurement"); err == nil || !strings.Contains(err.Error(), "processes with versions: errands") {
+		t.Errorf("history of an unknown process = %v", err)
+	}
+	for _, args := range [][]string{{}, {"show"}, {"frob"}, {"history", "a", "b"}} {
+		if _, _, err := runCmd(t, runFlows, args...); !errors.Is(err, errUsage) {
+			t.Errorf("flows %v = %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestFlowsBesideServe: while a server holds the data directory (as
+// `handoff serve` does), the command attaches to it instead of failing.
+func TestFlowsBesideServe(t *testing.T) {
+	dataDir := t.TempDir()
+	recordFlows(t, dataDir, time.Date(2025, 3, 3, 9, 30, 0, 0, time.UTC))
+	srv, err := embedded.Start(context.Background(), embedded.Config{Dir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	t.Setenv("MONGODB_URI", "")
+	t.Setenv("HANDOFF_DATA_DIR", dataDir)
+	t.Setenv("HANDOFF_FLOWS", t.TempDir())
+
+	out, errOut, err := runCmd(t, runFlows, "show", "errands", "-version", "1")
+	if err != nil || out != flowV1 {
+		t.Fatalf("show beside a running server = %v\n%s\n%s", err, out, errOut)
+	}
+	if !strings.Contains(errOut, "attached") {
+		t.Errorf("stderr does not say it attached: %q", errOut)
+	}
+}
+
+// TestFlowsUnreachableMongo: a wrong MONGODB_URI fails within seconds,
+// naming the host and not the password.
+func TestFlowsUnreachableMongo(t *testing.T) {
+	t.Setenv("MONGODB_URI", "mongodb://handoff:hunter2hunter2@127.0.0.1:1/handoff")
+	start := time.Now()
+	_, errOut, err := runCmd(t, runFlows, "history", "errands")
+	if err == nil {
+		t.Fatal("history against an unreachable MongoDB succeeded")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("failing took %v", d)
+	}
+	if msg := err.Error() + errOut; strings.Contains(msg, "hunter2") || !strings.Contains(msg, "127.0.0.1:1") {
+		t.Errorf("error = %q", msg)
+	}
+}
+
+// TestFlowsNoDataDir: looking in a directory that holds no store says so
+// and creates nothing there.
+func TestFlowsNoDataDir(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nothing-here")
+	t.Setenv("MONGODB_URI", "")
+	t.Setenv("HANDOFF_DATA_DIR", missing)
+	_, _, err := runCmd(t, runFlows, "history")
+	if err == nil || !strings.Contains(err.Error(), "no data directory at "+missing) {
+		t.Errorf("history without a data directory = %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the command created %s: %v", missing, err)
+	}
+}
