@@ -565,24 +565,11 @@ func TestClickAndSubmit(t *testing.T) {
 // checks it out too.
 func sharedFile(t *testing.T, parts ...string) []byte {
 	t.Helper()
-	dir, err := os.Getwd()
+	// Copies of ../shared/slack-payloads (Slack's documented examples), so
+	// the tests need nothing outside the repository.
+	b, err := os.ReadFile(filepath.Join(append([]string{"testdata"}, parts...)...))
 	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared"}, parts...)...)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("reading fixture (the shared/ directory must sit beside the repository): %v", err)
+		t.Fatalf("reading fixture: %v", err)
 	}
 	return b
 }
