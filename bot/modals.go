@@ -129,19 +129,3 @@ func rejectModal(r request, t target) slack.ModalViewRequest {
 		}},
 	}
 }
-
-func escapeLower(s string) string { return escape(lowerFirst(s)) }
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	r := []rune(s)
-	if len(r) > 1 && r[1] >= 'A' && r[1] <= 'Z' {
-		return s // an acronym: "IT provisioning"
-	}
-	if r[0] >= 'A' && r[0] <= 'Z' {
-		r[0] += 'a' - 'A'
-	}
-	return string(r)
-}

@@ -340,14 +340,17 @@ func (s *Server) act(ctx context.Context, t target, cmd flows.Command, channel s
 }
 
 // openReject asks the reviewer for a reason, after checking they may reject
-// at all, so that nobody types a reason only to be told it changes nothing.
+// at all.
 func (s *Server) openReject(ctx context.Context, t target, actor, channel, trigger string) {
 	r, err := s.load(ctx, t.Instance)
 	if err != nil {
 		s.refuse(ctx, actor, channel, nil, err)
 		return
 	}
-	if err := mayDecide(r.in, t, actor, r.w.AllowSelfApproval); err != nil {
+	// A dry run of the engine, which is pure: the same rules the submission
+	// will meet, so nobody types a reason only to be told it changes nothing.
+	dry := flows.Command{Action: flows.ActionReject, Actor: actor, Step: t.Step, Round: t.Round, Reason: "-"}
+	if _, err := flows.Apply(r.p, r.w, r.in, dry, r.now, flows.People{}); err != nil {
 		s.refuse(ctx, actor, channel, r.in, err)
 		return
 	}
@@ -356,25 +359,6 @@ func (s *Server) openReject(ctx context.Context, t target, actor, channel, trigg
 		s.log.Error("opening reject form", "instance_id", t.Instance, "user_id", actor, "err", err)
 		s.tell(ctx, actor, channel, "I couldn't open the reject form just now. Please click Reject again.")
 	}
-}
-
-// mayDecide is the engine's check, run ahead of a modal: only to spare the
-// reviewer a pointless form. The engine checks again on submission.
-func mayDecide(in *flows.Instance, t target, actor string, selfOK bool) error {
-	cur := in.CurrentStep()
-	switch {
-	case !in.State.Open():
-		return flows.ErrClosed
-	case cur == nil || in.State != flows.StateOpen || cur.ID != t.Step || cur.Round != t.Round:
-		return flows.ErrStale
-	case actor == in.Requester && !selfOK:
-		return flows.ErrSelfApproval
-	case cur.Assignment(actor) == nil:
-		return flows.ErrNotAssignee
-	case cur.Assignment(actor).Decision != "":
-		return flows.ErrAlreadyDecided
-	}
-	return nil
 }
 
 func (s *Server) load(ctx context.Context, id string) (request, error) {
@@ -423,7 +407,7 @@ func (s *Server) submitRequest(w http.ResponseWriter, cb slack.InteractionCallba
 	}, func(ctx context.Context, err error) {
 		if err != nil {
 			s.log.Error("submitting request", "workflow", wf.ID, "user_id", requester, "err", err)
-			s.tell(ctx, requester, "", "Your "+escapeLower(wf.Title)+" could not be saved: "+refusalText(nil, requester, err)+" Please submit it again.")
+			s.tell(ctx, requester, "", "Your request *"+escape(wf.Title)+"* could not be saved: "+refusalText(nil, requester, err)+" Please submit it again.")
 		}
 	})
 	if !done || err == nil {

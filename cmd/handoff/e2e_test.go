@@ -299,26 +299,23 @@ func readable(m fakeslack.Message) string {
 	return m.Text + b.String()
 }
 
+// dmHas holds once a message in user's DM contains text.
 func (h *harness) dmHas(user, text string) func(*fakeslack.Server) bool {
-	return func(s *fakeslack.Server) bool {
-		for _, m := range s.DM(user) {
-			if strings.Contains(readable(m), text) {
-				return true
-			}
-		}
-		return false
-	}
+	return func(s *fakeslack.Server) bool { return anyHas(s.DM(user), text) }
 }
 
+// ephemeralHas holds once an ephemeral message to user contains text.
 func (h *harness) ephemeralHas(user, text string) func(*fakeslack.Server) bool {
-	return func(s *fakeslack.Server) bool {
-		for _, m := range s.Ephemerals(user) {
-			if strings.Contains(readable(m), text) {
-				return true
-			}
+	return func(s *fakeslack.Server) bool { return anyHas(s.Ephemerals(user), text) }
+}
+
+func anyHas(msgs []fakeslack.Message, text string) bool {
+	for _, m := range msgs {
+		if strings.Contains(readable(m), text) {
+			return true
 		}
-		return false
 	}
+	return false
 }
 
 func (h *harness) instance(requester string) *flows.Instance {
@@ -636,5 +633,18 @@ func TestHealthz(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(b), "handoff_outbox_instances") {
 		t.Errorf("/metrics lacks handoff_outbox_instances")
+	}
+}
+
+func TestRejectByNonReviewerOpensNoForm(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.request("UANN", map[string]string{"item": "Lamp", "amount": "30"})
+	h.wait("the manager's request", h.dmHas("UMGR", "asks you to approve"))
+	value, msg := h.button("UMGR", "reject")
+	h.click("UFIN1", "reject", value, msg)
+	h.wait("an explanation to the non-reviewer", h.ephemeralHas("UFIN1", "not a reviewer of this step"))
+	if n := len(h.slack.OpenedViews()); n != 1 {
+		t.Errorf("%d views opened; want only the request form, no reject form for a non-reviewer", n)
 	}
 }
