@@ -24,6 +24,10 @@ type People struct {
 	Steps      map[string][]Assignee
 	Escalation map[string][]Assignee
 	Errs       map[string]error
+	// StandIns maps a reviewer who is away now to who acts for them, for
+	// the people a command may hand work to outside the steps' lists: the
+	// pending reviewers a reminder is for, a reassignment's target.
+	StandIns map[string]Assignee
 }
 
 // StartRequest is a new request, its values already checked against the form.
@@ -139,10 +143,14 @@ type tx struct {
 	from    int64
 	events  []Event
 	effects []Effect
+	// quiet marks a transition that changes nobody's Home by itself (a
+	// reminder): only people whose waiting list changed get a refresh.
+	quiet bool
 }
 
 func (t *tx) done() *Transition {
 	in := t.in
+	before := in.Waiting
 	in.UpdatedAt = t.now
 	in.Version = t.from + 1
 	in.Open = in.State.Open()
@@ -157,7 +165,37 @@ func (t *tx) done() *Transition {
 			in.DueAt = nil // escalated once; nothing more is due
 		}
 	}
+	t.refreshHomes(before, in.Waiting)
 	return &Transition{Instance: in, From: t.from, Events: t.events, Effects: t.effects}
+}
+
+// refreshHomes asks for the App Home of everyone whose Home this
+// transition changed: the requester (their request moved) and whoever it
+// waited on before or waits on now. A quiet transition refreshes only those
+// who gained or lost the request.
+func (t *tx) refreshHomes(before, after []string) {
+	var users []string
+	if t.quiet {
+		for _, u := range before {
+			if !slices.Contains(after, u) {
+				users = append(users, u)
+			}
+		}
+		for _, u := range after {
+			if !slices.Contains(before, u) {
+				users = append(users, u)
+			}
+		}
+		if len(users) > 0 {
+			users = append(users, t.in.Requester)
+		}
+	} else {
+		users = append(append([]string{t.in.Requester}, before...), after...)
+	}
+	slices.Sort(users)
+	for _, u := range slices.Compact(users) {
+		t.effect(Effect{Kind: EffectRefreshHome, User: u})
+	}
 }
 
 func (t *tx) event(e Event) {
@@ -311,15 +349,21 @@ func (t *tx) reassign(cmd Command) error {
 		return fmt.Errorf("%w: reassign to whom?", ErrWrongAction)
 	case cmd.To == t.in.Requester && !t.w.AllowSelfApproval:
 		return ErrSelfApproval
-	case cur.Assignment(cmd.To) != nil:
+	}
+	// Someone away passes it on to whoever stands in for them.
+	to := Assignee{User: cmd.To}
+	if s, ok := t.people.StandIns[cmd.To]; ok {
+		to = s
+	}
+	if cur.Assignment(to.User) != nil {
 		return ErrAlreadyAssignee
 	}
 	note := strings.TrimSpace(cmd.Reason)
 	t.decide(a, DecisionReassigned, note)
-	cur.Assignees = append(cur.Assignees, Assignment{User: cmd.To, AskedAt: t.now})
-	t.event(Event{Action: ActionReassign, Actor: cmd.Actor, OnBehalfOf: a.OnBehalfOf, Step: cur.ID, Target: cmd.To, Reason: note})
+	cur.Assignees = append(cur.Assignees, Assignment{User: to.User, OnBehalfOf: to.OnBehalfOf, AskedAt: t.now})
+	t.event(Event{Action: ActionReassign, Actor: cmd.Actor, OnBehalfOf: a.OnBehalfOf, Step: cur.ID, Target: to.User, Reason: note})
 	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round, User: cmd.Actor})
-	t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: cmd.To})
+	t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: to.User})
 	t.effect(Effect{Kind: EffectRequesterStatus})
 	return nil
 }
@@ -375,6 +419,8 @@ func (t *tx) nudge() error {
 		return ErrStale
 	}
 	every := time.Duration(t.w.Steps[t.in.Current].Remind)
+	t.quiet = true
+	t.handOverAbsent(cur)
 	for _, u := range cur.Pending() {
 		t.effect(Effect{Kind: EffectNudge, Step: cur.ID, Round: cur.Round, User: u})
 	}
@@ -385,6 +431,25 @@ func (t *tx) nudge() error {
 	cur.NextNudgeAt = &next
 	t.event(Event{Action: ActionNudge, Step: cur.ID})
 	return nil
+}
+
+// handOverAbsent passes the pending assignments of reviewers who are away
+// now to whoever stands in for them, so that a reminder reaches someone who
+// can act: the away reviewer's assignment ends as reassigned, the stand-in
+// is asked on their behalf, and history names both.
+func (t *tx) handOverAbsent(cur *StepRun) {
+	for _, u := range cur.Pending() {
+		s, ok := t.people.StandIns[u]
+		if !ok || cur.Assignment(s.User) != nil {
+			continue // not away, or their stand-in is asked already
+		}
+		a := cur.Assignment(u)
+		t.decide(a, DecisionReassigned, "away")
+		cur.Assignees = append(cur.Assignees, Assignment{User: s.User, OnBehalfOf: s.OnBehalfOf, Escalation: a.Escalation, AskedAt: t.now})
+		t.event(Event{Action: ActionReassign, OnBehalfOf: u, Step: cur.ID, Target: s.User, Reason: "away"})
+		t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round, User: u})
+		t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: s.User})
+	}
 }
 
 // escalate marks the step in play overdue once its SLA has passed, asks the

@@ -36,10 +36,11 @@ func (f ClockFunc) Now() time.Time { return f() }
 // decide, and saves with a compare-and-swap, retrying when another command
 // got there first.
 type Service struct {
-	store Store
-	lib   *Library
-	dir   Directory
-	clock Clock
+	store    Store
+	lib      *Library
+	dir      Directory
+	clock    Clock
+	absences Absences
 }
 
 // NewService returns a Service over the given store, definitions, directory
@@ -47,6 +48,11 @@ type Service struct {
 func NewService(store Store, lib *Library, dir Directory, clock Clock) *Service {
 	return &Service{store: store, lib: lib, dir: dir, clock: clock}
 }
+
+// UseAbsences makes the service honour absences: while a reviewer is away,
+// new assignments and reminders go to their delegate (see delegate for the
+// rule). Without it nobody is ever away.
+func (s *Service) UseAbsences(a Absences) { s.absences = a }
 
 // Library returns the definitions the service runs on.
 func (s *Service) Library() *Library { return s.lib }
@@ -98,11 +104,12 @@ func (s *Service) StartHandoff(ctx context.Context, parent *Instance, workflow s
 }
 
 func (s *Service) start(ctx context.Context, p *Process, w *Workflow, req StartRequest) (*Instance, error) {
-	people, err := s.people(ctx, p, w, req.Requester, req.Values)
+	now := s.clock.Now().UTC()
+	people, err := s.people(ctx, p, w, req.Requester, req.Values, now, nil)
 	if err != nil {
 		return nil, err
 	}
-	t, err := Start(p, w, req, s.clock.Now().UTC(), people)
+	t, err := Start(p, w, req, now, people)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", w.ID, err)
 	}
@@ -125,11 +132,12 @@ func (s *Service) Act(ctx context.Context, id string, cmd Command) (*Instance, e
 		if err != nil {
 			return in, err
 		}
-		people, err := s.people(ctx, p, w, in.Requester, valuesFor(in, cmd))
+		now := s.clock.Now().UTC()
+		people, err := s.people(ctx, p, w, in.Requester, valuesFor(in, cmd), now, standIns(in, cmd))
 		if err != nil {
 			return in, err
 		}
-		t, err := Apply(p, w, in, cmd, s.clock.Now().UTC(), people)
+		t, err := Apply(p, w, in, cmd, now, people)
 		if err != nil {
 			return in, err
 		}
@@ -143,6 +151,20 @@ func (s *Service) Act(ctx context.Context, id string, cmd Command) (*Instance, e
 		return t.Instance, nil
 	}
 	return nil, fmt.Errorf("%s on %s: gave up after %d conflicting saves: %w", cmd.Action, id, maxAttempts, ErrConflict)
+}
+
+// standIns names the people whose delegate a command may need besides the
+// steps' reviewers: those a reminder would go to, and a reassignment's
+// target.
+func standIns(in *Instance, cmd Command) []string {
+	var out []string
+	if cur := in.CurrentStep(); cur != nil && cmd.Action == ActionNudge {
+		out = append(out, cur.Pending()...)
+	}
+	if cmd.Action == ActionReassign && cmd.To != "" {
+		out = append(out, cmd.To)
+	}
+	return out
 }
 
 func valuesFor(in *Instance, cmd Command) Values {
@@ -165,10 +187,11 @@ func (s *Service) Definition(ctx context.Context, in *Instance) (*Process, *Work
 	return p, w, nil
 }
 
-// people resolves who every step of w would ask for this request. A step
-// whose reviewers cannot be resolved (a Slack group lookup failed) keeps its
+// people resolves who every step of w would ask for this request, with
+// absences applied at now, and the stand-in of each of also. A step whose
+// reviewers cannot be resolved (a Slack group lookup failed) keeps its
 // error, which only matters if the request reaches that step.
-func (s *Service) people(ctx context.Context, p *Process, w *Workflow, requester string, v Values) (People, error) {
+func (s *Service) people(ctx context.Context, p *Process, w *Workflow, requester string, v Values, now time.Time, also []string) (People, error) {
 	pp := People{Steps: map[string][]Assignee{}, Escalation: map[string][]Assignee{}, Errs: map[string]error{}}
 	resolve := func(refs []Reviewer) ([]Assignee, error) {
 		users, err := ResolveReviewers(ctx, p, refs, requester, v, s.dir)
@@ -179,7 +202,19 @@ func (s *Service) people(ctx context.Context, p *Process, w *Workflow, requester
 		for i, u := range users {
 			out[i] = Assignee{User: u}
 		}
-		return out, nil
+		return delegateAll(ctx, s.absences, out, requester, now)
+	}
+	for _, u := range also {
+		d, err := delegate(ctx, s.absences, u, requester, now)
+		if err != nil {
+			return People{}, err
+		}
+		if d.OnBehalfOf != "" {
+			if pp.StandIns == nil {
+				pp.StandIns = map[string]Assignee{}
+			}
+			pp.StandIns[u] = d
+		}
 	}
 	for _, st := range w.Steps {
 		a, err := resolve(st.Reviewers)
