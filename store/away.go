@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/handoffbot/handoff/flows"
+)
+
+// awayName is the collection of absences: one document per user who is
+// away, keyed by their user id, so every read is by _id (the one filter
+// FerretDB pushes down).
+const awayName = "away"
+
+var _ flows.Absences = (*DB)(nil)
+
+func (db *DB) awayColl() *mongo.Collection { return db.instances.Database().Collection(awayName) }
+
+// Absence returns user's recorded absence, or nil when they have none. An
+// absence past its end is returned as it is; the caller compares it with
+// its clock (flows.Absence.ActiveAt).
+func (db *DB) Absence(ctx context.Context, user string) (*flows.Absence, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	var a flows.Absence
+	err := db.awayColl().FindOne(ctx, bson.D{{Key: "_id", Value: user}}).Decode(&a)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the absence of %s: %w", user, err)
+	}
+	return &a, nil
+}
+
+// SetAbsence records a, replacing the user's earlier absence.
+func (db *DB) SetAbsence(ctx context.Context, a flows.Absence) error {
+	if a.User == "" {
+		return errors.New("recording an absence: no user")
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	unlock, err := db.gate.lock(ctx)
+	if err != nil {
+		return fmt.Errorf("recording the absence of %s: %w", a.User, err)
+	}
+	defer unlock()
+	_, err = db.awayColl().ReplaceOne(ctx, bson.D{{Key: "_id", Value: a.User}}, a, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("recording the absence of %s: %w", a.User, err)
+	}
+	return nil
+}
+
+// ClearAbsence removes user's absence and reports whether there was one.
+func (db *DB) ClearAbsence(ctx context.Context, user string) (bool, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	unlock, err := db.gate.lock(ctx)
+	if err != nil {
+		return false, fmt.Errorf("ending the absence of %s: %w", user, err)
+	}
+	defer unlock()
+	res, err := db.awayColl().DeleteOne(ctx, bson.D{{Key: "_id", Value: user}})
+	if err != nil {
+		return false, fmt.Errorf("ending the absence of %s: %w", user, err)
+	}
+	return res.DeletedCount > 0, nil
+}
