@@ -162,6 +162,9 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	if def.Type == flows.StepTask {
 		lead = "A task for you, for " + user(r.in.Requester) + "'s request: " + r.subject()
 	}
+	if round > 1 {
+		lead = "↩️ " + user(r.in.Requester) + " made the changes asked for and resubmitted: " + r.subject()
+	}
 	blocks := []slack.Block{section(lead)}
 	blocks = append(blocks, r.fieldBlocks()...)
 	a := run.Assignment(who)
@@ -172,22 +175,76 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	if a != nil && a.Escalation {
 		meta += " · escalated to you"
 	}
+	if e := handedTo(r.in, stepID, who); e != nil && e.Actor != "" {
+		meta += " · handed to you by " + user(e.Actor)
+		if e.Reason != "" {
+			meta += ": " + quote(e.Reason)
+		}
+	}
 	live := r.in.State == flows.StateOpen && run.Status == flows.StepActive && run.Round == round && a != nil && a.Decision == ""
 	if live {
 		blocks = append(blocks, contextBlock(meta+" · "+r.timing(run)))
-		t := target{Instance: r.in.ID, Step: stepID, Round: round}.String()
-		if def.Type == flows.StepTask {
-			blocks = append(blocks, slack.NewActionBlock("actions",
-				slack.NewButtonBlockElement(actionComplete, t, plain("Mark done", maxButtonText)).WithStyle(slack.StylePrimary)))
-		} else {
-			blocks = append(blocks, slack.NewActionBlock("actions",
-				slack.NewButtonBlockElement(actionApprove, t, plain("Approve", maxButtonText)).WithStyle(slack.StylePrimary),
-				slack.NewButtonBlockElement(actionReject, t, plain("Reject", maxButtonText)).WithStyle(slack.StyleDanger)))
-		}
-		return blocks
+		t := target{Instance: r.in.ID, Step: stepID, Round: round}
+		return append(blocks, slack.NewActionBlock("actions", reviewButtons(def, t)...))
 	}
 	blocks = append(blocks, contextBlock(meta))
 	return append(blocks, section(r.verdict(run, round, who)))
+}
+
+// reviewButtons are what a reviewer can do with a live step: decide it, or
+// hand it to someone else (or send it back, on an approval step).
+func reviewButtons(def *flows.Step, t target) []slack.BlockElement {
+	v := t.String()
+	var out []slack.BlockElement
+	if def.Type == flows.StepTask {
+		out = append(out, slack.NewButtonBlockElement(actionComplete, v, plain("Mark done", maxButtonText)).WithStyle(slack.StylePrimary))
+	} else {
+		out = append(out,
+			slack.NewButtonBlockElement(actionApprove, v, plain("Approve", maxButtonText)).WithStyle(slack.StylePrimary),
+			slack.NewButtonBlockElement(actionReject, v, plain("Reject", maxButtonText)).WithStyle(slack.StyleDanger))
+		out = append(out, slack.NewButtonBlockElement(actionChanges, v, plain("Request changes", maxButtonText)))
+	}
+	return append(out, slack.NewButtonBlockElement(actionReassign, v, plain("Reassign", maxButtonText)))
+}
+
+// requesterButtons are what the requester can do while the request is
+// open: resubmit when changes were asked for, and cancel. Nil once it ended.
+func requesterButtons(in *flows.Instance) []slack.BlockElement {
+	var out []slack.BlockElement
+	switch in.State {
+	case flows.StateChangesRequested:
+		out = append(out, slack.NewButtonBlockElement(actionResubmit, in.ID, plain("Edit and resubmit", maxButtonText)).WithStyle(slack.StylePrimary))
+	case flows.StateOpen:
+	default:
+		return nil
+	}
+	cancel := slack.NewButtonBlockElement(actionCancel, in.ID, plain("Cancel request", maxButtonText))
+	cancel.Confirm = slack.NewConfirmationBlockObject(plain("Cancel this request?", 100),
+		plain("Its reviewers will be told, and it can't be reopened.", 300),
+		plain("Cancel it", 30), plain("Keep it", 30))
+	return append(out, cancel)
+}
+
+// handedTo returns the history entry that handed who step's work, if any:
+// a reassignment by a reviewer, or by Handoff for someone away.
+func handedTo(in *flows.Instance, step, who string) *flows.Event {
+	for i := len(in.History) - 1; i >= 0; i-- {
+		if e := &in.History[i]; e.Action == flows.ActionReassign && e.Step == step && e.Target == who {
+			return e
+		}
+	}
+	return nil
+}
+
+// handedFrom returns the history entry by which who handed step on.
+func handedFrom(in *flows.Instance, step, who string) *flows.Event {
+	for i := len(in.History) - 1; i >= 0; i-- {
+		e := &in.History[i]
+		if e.Action == flows.ActionReassign && e.Step == step && (e.Actor == who || e.Actor == "" && e.OnBehalfOf == who) {
+			return e
+		}
+	}
+	return nil
 }
 
 // verdict says, to one reviewer, what became of a round they were asked about.
@@ -210,6 +267,11 @@ func (r request) verdict(run *flows.StepRun, round int, who string) string {
 		case flows.DecisionDone:
 			return "✅ You marked this done " + when(*a.DecidedAt) + "."
 		case flows.DecisionReassigned:
+			if e := handedFrom(r.in, run.ID, who); e != nil && e.Actor == "" {
+				return "➡️ You're away, so this went to " + user(e.Target) + " " + when(*a.DecidedAt) + "."
+			} else if e != nil {
+				return "➡️ You handed this to " + user(e.Target) + " " + when(*a.DecidedAt) + "."
+			}
 			return "➡️ You handed this to someone else " + when(*a.DecidedAt) + "."
 		}
 	}
@@ -263,6 +325,9 @@ func statusBlocks(r request) []slack.Block {
 	blocks = append(blocks, r.fieldBlocks()...)
 	blocks = append(blocks, section(r.statusLine()))
 	blocks = append(blocks, contextBlock(r.route()+" · submitted "+when(r.in.CreatedAt)+" · "+r.in.ID))
+	if b := requesterButtons(r.in); b != nil {
+		blocks = append(blocks, slack.NewActionBlock("requester", b...))
+	}
 	return blocks
 }
 
@@ -339,6 +404,19 @@ func outcomeText(r request, note string) string {
 		return "⚠️ Your request " + what + " is overdue at *" + escape(stepTitle(r.w, r.in.Steps[max(r.in.Current, 0)].ID)) + "*, so it has been escalated."
 	}
 	return "Your request " + what + ": " + r.statusLine()
+}
+
+// outcomeBlocks is outcomeText with, when changes were asked for, the
+// buttons to resubmit or cancel; nil when text alone says it.
+func outcomeBlocks(r request, note string) []slack.Block {
+	if note != string(flows.ActionRequestChanges) {
+		return nil
+	}
+	blocks := []slack.Block{section(outcomeText(r, note))}
+	if b := requesterButtons(r.in); b != nil {
+		blocks = append(blocks, slack.NewActionBlock("requester", b...))
+	}
+	return blocks
 }
 
 // announceBlocks is the outcome posted in the process channel.

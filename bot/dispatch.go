@@ -48,6 +48,8 @@ type DispatcherConfig struct {
 	// Pacing keeps under Slack's rate limits; nil uses Slack's published
 	// tiers (see NewPacer).
 	Pacing *Pacer
+	// Homes is what App Home tabs are built from; nil publishes none.
+	Homes HomeStore
 }
 
 // ClaimTTL bounds how long a crashed replica's claim blocks another's
@@ -320,7 +322,7 @@ func (d *Dispatcher) deliver(ctx context.Context, r request, e flows.Effect) (st
 	case flows.EffectRequesterStatus:
 		return d.postOrUpdate(ctx, flows.StatusKey, in.Messages, in.Requester, fallback(r), statusBlocks(r))
 	case flows.EffectNotifyRequester:
-		return "", nil, d.post(ctx, in.Requester, outcomeText(r, e.Note), nil)
+		return "", nil, d.post(ctx, in.Requester, outcomeText(r, e.Note), outcomeBlocks(r, e.Note))
 	case flows.EffectAnnounce:
 		if r.p.Channel == "" {
 			return "", nil, nil
@@ -352,7 +354,7 @@ func (d *Dispatcher) deliver(ctx context.Context, r request, e flows.Effect) (st
 		d.Kick(child.ID)
 		return "", nil, nil
 	case flows.EffectRefreshHome:
-		return "", nil, nil
+		return "", nil, d.PublishHome(ctx, e.User)
 	}
 	return "", nil, fmt.Errorf("unknown effect %q", e.Kind)
 }

@@ -9,19 +9,35 @@ import (
 // Slack action and callback ids, in one place: buttons and modals carry
 // them, the handlers switch on them.
 const (
-	// Buttons on request messages.
+	// Buttons on a reviewer's message and the Home tab; their value is a
+	// target.
 	actionApprove  = "approve"
 	actionReject   = "reject"
 	actionComplete = "complete"
+	actionChanges  = "request_changes"
+	actionReassign = "reassign"
+
+	// Buttons on the requester's messages and the Home tab; their value is
+	// the instance id.
+	actionCancel   = "cancel"
+	actionResubmit = "resubmit"
+
+	// Home tab buttons that start a workflow; their value is
+	// "<process>/<workflow>".
+	actionStart = "start"
 
 	// Modal callback ids.
-	callbackRequest = "request_form"
-	callbackReject  = "reject_reason"
+	callbackRequest  = "request_form"
+	callbackReject   = "reject_reason"
+	callbackChanges  = "changes_reason"
+	callbackReassign = "reassign_to"
 
 	// Block and action ids inside modals. A form field's block id is the
 	// field's id and its action id is inputAction.
 	inputAction = "value"
 	reasonBlock = "reason"
+	toBlock     = "to"
+	noteBlock   = "note"
 
 	// SlashCommand is the command the manifest registers.
 	SlashCommand = "/request"
@@ -52,4 +68,19 @@ func parseTarget(s string) (target, error) {
 		return target{}, errBadTarget
 	}
 	return target{Instance: parts[0], Step: parts[1], Round: round}, nil
+}
+
+// parseInstanceID checks a button value that names an instance: ids are
+// short and made of letters, digits, '-' and '_' (a handoff appends the
+// workflow id).
+func parseInstanceID(s string) (string, error) {
+	if s == "" || len(s) > 200 {
+		return "", errBadTarget
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return "", errBadTarget
+		}
+	}
+	return s, nil
 }

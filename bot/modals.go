@@ -9,10 +9,12 @@ import (
 )
 
 // formMeta is what a request form's private_metadata carries back on
-// submission: which workflow the values are for.
+// submission: which workflow the values are for and, for a resubmission,
+// which request they correct.
 type formMeta struct {
 	Process  string `json:"p"`
 	Workflow string `json:"w"`
+	Instance string `json:"i,omitempty"`
 }
 
 // formModal builds the modal that asks for a workflow's form, prefilled with
@@ -112,20 +114,66 @@ func formValues(w *flows.Workflow, state *slack.ViewState) map[string]string {
 	return raw
 }
 
+// resubmitModal is the request's form prefilled with its values, to send it
+// back to the step that asked for changes.
+func resubmitModal(r request) slack.ModalViewRequest {
+	m := formModal(r.p, r.w, r.in.Values)
+	meta, _ := json.Marshal(formMeta{Process: r.p.Name, Workflow: r.w.ID, Instance: r.in.ID})
+	m.PrivateMetadata = string(meta)
+	m.Submit = plain("Resubmit", maxButtonText)
+	if len(r.w.Form) == 0 {
+		m.Blocks = slack.Blocks{BlockSet: []slack.Block{section("Resubmit " + r.subject() + " as it is?")}}
+	}
+	return m
+}
+
 // rejectModal asks a reviewer why they reject: the requester will read it.
 func rejectModal(r request, t target) slack.ModalViewRequest {
+	return reasonModal(callbackReject, "Reject request", "Reject", "Reject "+user(r.in.Requester)+"'s request "+r.subject()+"?", "Reason", t)
+}
+
+// changesModal asks a reviewer what the requester should change.
+func changesModal(r request, t target) slack.ModalViewRequest {
+	return reasonModal(callbackChanges, "Request changes", "Send back",
+		"Send "+user(r.in.Requester)+"'s request "+r.subject()+" back for changes? They can edit and resubmit it, and it comes back to this step.",
+		"What should change?", t)
+}
+
+func reasonModal(callback, title, submit, question, label string, t target) slack.ModalViewRequest {
 	reason := slack.NewPlainTextInputBlockElement(plain("What should the requester know?", 150), inputAction).WithMaxLength(2000)
 	reason.Multiline = true
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		CallbackID:      callbackReject,
-		Title:           plain("Reject request", maxModalTitle),
-		Submit:          plain("Reject", maxButtonText),
+		CallbackID:      callback,
+		Title:           plain(title, maxModalTitle),
+		Submit:          plain(submit, maxButtonText),
 		Close:           plain("Back", maxButtonText),
 		PrivateMetadata: t.String(),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			section("Reject " + user(r.in.Requester) + "'s request " + r.subject() + "?"),
-			slack.NewInputBlock(reasonBlock, plain("Reason", 2000), nil, reason),
+			section(question),
+			slack.NewInputBlock(reasonBlock, plain(label, 2000), nil, reason),
+		}},
+	}
+}
+
+// reassignModal asks a reviewer whom to hand their part of the step to.
+func reassignModal(r request, t target) slack.ModalViewRequest {
+	to := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Choose someone", maxButtonText), inputAction)
+	note := slack.NewPlainTextInputBlockElement(plain("Anything they should know?", 150), inputAction).WithMaxLength(1000)
+	note.Multiline = true
+	noteInput := slack.NewInputBlock(noteBlock, plain("Note", 2000), nil, note)
+	noteInput.Optional = true
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      callbackReassign,
+		Title:           plain("Reassign", maxModalTitle),
+		Submit:          plain("Reassign", maxButtonText),
+		Close:           plain("Back", maxButtonText),
+		PrivateMetadata: t.String(),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			section("Hand your part of *" + escape(stepTitle(r.w, t.Step)) + "* on " + user(r.in.Requester) + "'s request " + r.subject() + " to someone else?"),
+			slack.NewInputBlock(toBlock, plain("Reassign to", 2000), nil, to),
+			noteInput,
 		}},
 	}
 }

@@ -14,6 +14,7 @@ var refusals = []error{
 	flows.ErrNotAssignee, flows.ErrAlreadyDecided, flows.ErrStale, flows.ErrClosed,
 	flows.ErrSelfApproval, flows.ErrReasonRequired, flows.ErrNotRequester,
 	flows.ErrWrongAction, flows.ErrNoReviewers, flows.ErrAlreadyAssignee, flows.ErrNotFound,
+	flows.ErrSelfDelegation, flows.ErrPastDate,
 }
 
 func isRefusal(err error) bool {
@@ -28,27 +29,7 @@ func isRefusal(err error) bool {
 // refusalText turns an error into one plain sentence for the person who
 // clicked: what happened, and what to do next. in may be nil.
 func refusalText(in *flows.Instance, actor string, err error) string {
-	state := func() string {
-		if in == nil {
-			return ""
-		}
-		switch in.State {
-		case flows.StateApproved:
-			return " It was approved."
-		case flows.StateDone:
-			return " It is done."
-		case flows.StateRejected:
-			return " It was rejected."
-		case flows.StateCancelled:
-			return " " + user(in.Requester) + " cancelled it."
-		case flows.StateChangesRequested:
-			return " It is back with " + user(in.Requester) + " for changes."
-		}
-		if cur := in.CurrentStep(); cur != nil && len(cur.Pending()) > 0 {
-			return " It is waiting on " + names(cur.Pending(), " or ") + "."
-		}
-		return ""
-	}
+	state := func() string { return refusalState(in) }
 	var nre *flows.NoReviewersError
 	switch {
 	case errors.As(err, &nre) && nre.SelfOnly:
@@ -58,6 +39,9 @@ func refusalText(in *flows.Instance, actor string, err error) string {
 	case errors.Is(err, flows.ErrNotAssignee):
 		return "You're not a reviewer of this step, so nothing changed." + state()
 	case errors.Is(err, flows.ErrAlreadyDecided):
+		if e := handedAway(in, actor); e != nil {
+			return "You handed this step to " + user(e.Target) + ", so your buttons no longer act." + state()
+		}
 		return "You've already decided on this step; nothing changed." + state()
 	case errors.Is(err, flows.ErrStale):
 		return "This step was already decided, so nothing changed." + state()
@@ -73,10 +57,53 @@ func refusalText(in *flows.Instance, actor string, err error) string {
 		return "That person is already a reviewer of this step."
 	case errors.Is(err, flows.ErrNotFound):
 		return "I can't find that request any more."
+	case errors.Is(err, flows.ErrSelfDelegation):
+		return "You can't stand in for yourself: name someone else."
+	case errors.Is(err, flows.ErrPastDate):
+		return "That date has passed: give the last day you're away, today or later."
 	case errors.Is(err, flows.ErrWrongAction):
 		return "That doesn't apply to this step; nothing changed." + state()
 	}
 	return "Something went wrong on my side and nothing changed. Please try again in a minute."
+}
+
+// refusalState says where the request is now, after a refusal: " It was
+// approved.", " It is waiting on @Bob." ("" when in is nil).
+func refusalState(in *flows.Instance) string {
+	if in == nil {
+		return ""
+	}
+	switch in.State {
+	case flows.StateApproved:
+		return " It was approved."
+	case flows.StateDone:
+		return " It is done."
+	case flows.StateRejected:
+		return " It was rejected."
+	case flows.StateCancelled:
+		return " " + user(in.Requester) + " cancelled it."
+	case flows.StateChangesRequested:
+		return " It is back with " + user(in.Requester) + " for changes."
+	}
+	if cur := in.CurrentStep(); cur != nil && len(cur.Pending()) > 0 {
+		return " It is waiting on " + names(cur.Pending(), " or ") + "."
+	}
+	return ""
+}
+
+// handedAway returns how actor handed the step in play on, if they did.
+func handedAway(in *flows.Instance, actor string) *flows.Event {
+	if in == nil {
+		return nil
+	}
+	cur := in.CurrentStep()
+	if cur == nil {
+		return nil
+	}
+	if a := cur.Assignment(actor); a == nil || a.Decision != flows.DecisionReassigned {
+		return nil
+	}
+	return handedFrom(in, cur.ID, actor)
 }
 
 func userOr(in *flows.Instance, fallback string) string {

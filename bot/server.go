@@ -42,6 +42,9 @@ type Config struct {
 	Clock         flows.Clock
 	Logger        *slog.Logger
 	Metrics       *Metrics
+	// Homes answers `/request status`; App Home tabs are published by the
+	// Dispatcher from its own HomeStore.
+	Homes HomeStore
 	// Health reports whether the bot can work (the database answers).
 	Health func(context.Context) error
 	// AckBudget overrides defaultAckBudget (tests make it short).
@@ -220,12 +223,22 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, _ []byte) {
 }
 
 func (s *Server) runCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
-	word, _, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
+	word, rest, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
 	word = strings.ToLower(word)
 	lib := s.svc.Library()
+	// Subcommands come first; any other word names a workflow to start.
 	switch word {
 	case "", "help":
 		ephemeral(w, helpText(lib))
+		return
+	case "status":
+		s.status(w, cmd)
+		return
+	case "away":
+		s.away(w, cmd, rest)
+		return
+	case "back":
+		s.back(w, cmd)
 		return
 	}
 	p, wf, ok := lib.Command(word)
@@ -236,14 +249,7 @@ func (s *Server) runCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 	// The trigger is good for 3 seconds and one use: answer Slack, then open
 	// the form straight away, before any database work.
 	w.WriteHeader(http.StatusOK)
-	trigger := cmd.TriggerID
-	s.background(func(ctx context.Context) {
-		if _, err := s.api.OpenViewContext(ctx, trigger, formModal(p, wf, nil)); err != nil {
-			s.cfg.Metrics.slackError("views.open", err)
-			s.log.Error("opening request form", "workflow", wf.ID, "user_id", cmd.UserID, "err", err)
-			s.tell(ctx, cmd.UserID, cmd.ChannelID, "I couldn't open the form just now. Please run `"+SlashCommand+" "+wf.Command+"` again.")
-		}
-	})
+	s.background(func(ctx context.Context) { s.openForm(ctx, p, wf, cmd.UserID, cmd.ChannelID, cmd.TriggerID) })
 }
 
 // helpText lists the workflows a user can start, and how.
@@ -263,6 +269,7 @@ func helpText(lib *flows.Library) string {
 	if n == 0 {
 		return "No workflow can be started with " + SlashCommand + " yet: ask your Handoff admin to add a `command:` to a workflow."
 	}
+	fmt.Fprintf(&b, "\nAnd: `%s status` (where your requests stand), `%s away @someone until YYYY-MM-DD` (hand your reviews over while you're away), `%s back`.", SlashCommand, SlashCommand, SlashCommand)
 	return b.String()
 }
 
@@ -293,7 +300,11 @@ func (s *Server) interact(w http.ResponseWriter, cb slack.InteractionCallback) {
 		case callbackRequest:
 			s.submitRequest(w, cb)
 		case callbackReject:
-			s.submitReject(w, cb)
+			s.submitReason(w, cb, flows.ActionReject)
+		case callbackChanges:
+			s.submitReason(w, cb, flows.ActionRequestChanges)
+		case callbackReassign:
+			s.submitReassign(w, cb)
 		default:
 			w.WriteHeader(http.StatusOK)
 		}
@@ -303,26 +314,68 @@ func (s *Server) interact(w http.ResponseWriter, cb slack.InteractionCallback) {
 	}
 }
 
-// blockAction runs one button click after the acknowledgement.
+// blockAction runs one button click after the acknowledgement. A click on
+// the Home tab has no channel: refusals then go by direct message.
 func (s *Server) blockAction(cb slack.InteractionCallback, a *slack.BlockAction) {
-	t, err := parseTarget(a.Value)
-	actor, channel := cb.User.ID, cb.Container.ChannelID
-	if err != nil {
+	actor, channel, trigger := cb.User.ID, cb.Container.ChannelID, cb.TriggerID
+	ignore := func() {
 		s.log.Warn("ignored a button with a malformed value", "action", a.ActionID, "user_id", actor)
-		return
 	}
 	switch a.ActionID {
-	case actionApprove, actionComplete:
-		action := flows.ActionApprove
-		if a.ActionID == actionComplete {
-			action = flows.ActionComplete
+	case actionApprove, actionComplete, actionReject, actionChanges, actionReassign:
+		t, err := parseTarget(a.Value)
+		if err != nil {
+			ignore()
+			return
 		}
-		s.background(func(ctx context.Context) {
-			s.act(ctx, t, flows.Command{Action: action, Actor: actor, Step: t.Step, Round: t.Round}, channel)
-		})
-	case actionReject:
-		trigger := cb.TriggerID
-		s.background(func(ctx context.Context) { s.openReject(ctx, t, actor, channel, trigger) })
+		switch a.ActionID {
+		case actionApprove, actionComplete:
+			action := flows.ActionApprove
+			if a.ActionID == actionComplete {
+				action = flows.ActionComplete
+			}
+			s.background(func(ctx context.Context) {
+				s.act(ctx, t, flows.Command{Action: action, Actor: actor, Step: t.Step, Round: t.Round}, channel)
+			})
+		default:
+			s.background(func(ctx context.Context) { s.openStepModal(ctx, a.ActionID, t, actor, channel, trigger) })
+		}
+	case actionCancel, actionResubmit:
+		id, err := parseInstanceID(a.Value)
+		if err != nil {
+			ignore()
+			return
+		}
+		if a.ActionID == actionCancel {
+			s.background(func(ctx context.Context) {
+				s.act(ctx, target{Instance: id}, flows.Command{Action: flows.ActionCancel, Actor: actor}, channel)
+			})
+			return
+		}
+		s.background(func(ctx context.Context) { s.openResubmit(ctx, id, actor, channel, trigger) })
+	case actionStart:
+		pname, wname, _ := strings.Cut(a.Value, "/")
+		p := s.svc.Library().Process(pname)
+		var wf *flows.Workflow
+		if p != nil {
+			wf = p.Workflow(wname)
+		}
+		if wf == nil {
+			s.background(func(ctx context.Context) {
+				s.tell(ctx, actor, channel, "That workflow no longer exists. Run `"+SlashCommand+"` to see what you can start.")
+			})
+			return
+		}
+		s.background(func(ctx context.Context) { s.openForm(ctx, p, wf, actor, channel, trigger) })
+	}
+}
+
+// openForm opens a workflow's request form on trigger.
+func (s *Server) openForm(ctx context.Context, p *flows.Process, wf *flows.Workflow, actor, channel, trigger string) {
+	if _, err := s.api.OpenViewContext(ctx, trigger, formModal(p, wf, nil)); err != nil {
+		s.cfg.Metrics.slackError("views.open", err)
+		s.log.Error("opening request form", "workflow", wf.ID, "user_id", actor, "err", err)
+		s.tell(ctx, actor, channel, "I couldn't open the form just now. Please run `"+SlashCommand+" "+wf.Command+"` again.")
 	}
 }
 
@@ -339,25 +392,63 @@ func (s *Server) act(ctx context.Context, t target, cmd flows.Command, channel s
 	return nil
 }
 
-// openReject asks the reviewer for a reason, after checking they may reject
-// at all.
-func (s *Server) openReject(ctx context.Context, t target, actor, channel, trigger string) {
+// openStepModal opens the modal a reviewer's button asks for (a reason to
+// reject, the changes to ask for, whom to reassign to), after checking they
+// may do it at all.
+func (s *Server) openStepModal(ctx context.Context, actionID string, t target, actor, channel, trigger string) {
 	r, err := s.load(ctx, t.Instance)
 	if err != nil {
 		s.refuse(ctx, actor, channel, nil, err)
 		return
 	}
 	// A dry run of the engine, which is pure: the same rules the submission
-	// will meet, so nobody types a reason only to be told it changes nothing.
-	dry := flows.Command{Action: flows.ActionReject, Actor: actor, Step: t.Step, Round: t.Round, Reason: "-"}
+	// will meet, so nobody fills a form only to be told it changes nothing.
+	dry := flows.Command{Actor: actor, Step: t.Step, Round: t.Round, Reason: "-", To: "-"}
+	var modal slack.ModalViewRequest
+	switch actionID {
+	case actionReject:
+		dry.Action, modal = flows.ActionReject, rejectModal(r, t)
+	case actionChanges:
+		dry.Action, modal = flows.ActionRequestChanges, changesModal(r, t)
+	default:
+		dry.Action, modal = flows.ActionReassign, reassignModal(r, t)
+	}
 	if _, err := flows.Apply(r.p, r.w, r.in, dry, r.now, flows.People{}); err != nil {
 		s.refuse(ctx, actor, channel, r.in, err)
 		return
 	}
-	if _, err := s.api.OpenViewContext(ctx, trigger, rejectModal(r, t)); err != nil {
+	if _, err := s.api.OpenViewContext(ctx, trigger, modal); err != nil {
 		s.cfg.Metrics.slackError("views.open", err)
-		s.log.Error("opening reject form", "instance_id", t.Instance, "user_id", actor, "err", err)
-		s.tell(ctx, actor, channel, "I couldn't open the reject form just now. Please click Reject again.")
+		s.log.Error("opening a form", "form", modal.CallbackID, "instance_id", t.Instance, "user_id", actor, "err", err)
+		s.tell(ctx, actor, channel, "I couldn't open the form just now. Please click the button again.")
+	}
+}
+
+// openResubmit opens the request's form, prefilled, for its requester to
+// correct and resubmit.
+func (s *Server) openResubmit(ctx context.Context, id, actor, channel, trigger string) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		s.refuse(ctx, actor, channel, nil, err)
+		return
+	}
+	switch {
+	case actor != r.in.Requester:
+		err = flows.ErrNotRequester
+	case !r.in.State.Open():
+		err = flows.ErrClosed
+	case r.in.State != flows.StateChangesRequested:
+		s.tell(ctx, actor, channel, "This request isn't waiting for changes any more, so there is nothing to resubmit."+refusalState(r.in))
+		return
+	}
+	if err != nil {
+		s.refuse(ctx, actor, channel, r.in, err)
+		return
+	}
+	if _, err := s.api.OpenViewContext(ctx, trigger, resubmitModal(r)); err != nil {
+		s.cfg.Metrics.slackError("views.open", err)
+		s.log.Error("opening the resubmit form", "instance_id", id, "user_id", actor, "err", err)
+		s.tell(ctx, actor, channel, "I couldn't open the form just now. Please click Edit and resubmit again.")
 	}
 }
 
@@ -378,6 +469,10 @@ func (s *Server) load(ctx context.Context, id string) (request, error) {
 func (s *Server) submitRequest(w http.ResponseWriter, cb slack.InteractionCallback) {
 	var meta formMeta
 	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
+	if meta.Instance != "" {
+		s.submitResubmit(w, cb, meta.Instance)
+		return
+	}
 	p := s.svc.Library().Process(meta.Process)
 	var wf *flows.Workflow
 	if p != nil {
@@ -451,8 +546,9 @@ func noticeModal(title, text string) *slack.ModalViewRequest {
 	}
 }
 
-// submitReject rejects with the reason the reviewer gave.
-func (s *Server) submitReject(w http.ResponseWriter, cb slack.InteractionCallback) {
+// submitReason rejects, or asks for changes, with the reason the reviewer
+// gave.
+func (s *Server) submitReason(w http.ResponseWriter, cb slack.InteractionCallback, action flows.Action) {
 	t, err := parseTarget(cb.View.PrivateMetadata)
 	if err != nil {
 		writeJSON(w, slack.NewClearViewSubmissionResponse())
@@ -466,30 +562,114 @@ func (s *Server) submitReject(w http.ResponseWriter, cb slack.InteractionCallbac
 		writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{reasonBlock: "Say why, so the requester knows what to do next."}))
 		return
 	}
+	s.submitCommand(w, cb, t.Instance, flows.Command{Action: action, Actor: cb.User.ID, Step: t.Step, Round: t.Round, Reason: reason}, nil)
+}
+
+// submitReassign hands the reviewer's part of the step to the person they
+// picked. Who may not take it is said next to the picker.
+func (s *Server) submitReassign(w http.ResponseWriter, cb slack.InteractionCallback) {
+	t, err := parseTarget(cb.View.PrivateMetadata)
+	if err != nil {
+		writeJSON(w, slack.NewClearViewSubmissionResponse())
+		return
+	}
+	var to, note string
+	if cb.View.State != nil {
+		to = cb.View.State.Values[toBlock][inputAction].SelectedUser
+		note = strings.TrimSpace(cb.View.State.Values[noteBlock][inputAction].Value)
+	}
 	actor := cb.User.ID
-	cmd := flows.Command{Action: flows.ActionReject, Actor: actor, Step: t.Step, Round: t.Round, Reason: reason}
+	switch to {
+	case "":
+		writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{toBlock: "Choose who should take it."}))
+		return
+	case actor:
+		writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{toBlock: "Choose someone other than yourself."}))
+		return
+	}
+	cmd := flows.Command{Action: flows.ActionReassign, Actor: actor, Step: t.Step, Round: t.Round, To: to, Reason: note}
+	s.submitCommand(w, cb, t.Instance, cmd, func(err error) (string, string) {
+		switch {
+		case errors.Is(err, flows.ErrSelfApproval):
+			return toBlock, "They asked for this: nobody reviews their own request."
+		case errors.Is(err, flows.ErrAlreadyAssignee):
+			return toBlock, "They (or whoever stands in for them while they're away) already review this step."
+		}
+		return "", ""
+	})
+}
+
+// submitResubmit sends a request back to the step that asked for changes,
+// with the values of the prefilled form.
+func (s *Server) submitResubmit(w http.ResponseWriter, cb slack.InteractionCallback, id string) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.AckBudget)
+	r, err := s.load(ctx, id)
+	cancel()
+	if err != nil {
+		if !isRefusal(err) {
+			s.log.Error("loading a request to resubmit", "instance_id", id, "err", err)
+		}
+		writeJSON(w, slack.NewUpdateViewSubmissionResponse(noticeModal("Nothing changed", refusalText(nil, cb.User.ID, err))))
+		return
+	}
+	var values flows.Values // nil keeps the values: a workflow without a form
+	if len(r.w.Form) > 0 {
+		var problems flows.FieldErrors
+		values, problems = r.w.ParseValues(formValues(r.w, cb.View.State))
+		if problems != nil {
+			writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string(problems)))
+			return
+		}
+	}
+	cmd := flows.Command{Action: flows.ActionResubmit, Actor: cb.User.ID, Values: values}
+	s.submitCommand(w, cb, id, cmd, func(err error) (string, string) {
+		var nre *flows.NoReviewersError
+		if errors.As(err, &nre) {
+			if f := reviewerField(r.w, nre.Step); f != "" {
+				if nre.SelfOnly {
+					return f, "You can't approve your own request: pick someone else."
+				}
+				return f, "Nobody else can review this step."
+			}
+		}
+		return "", ""
+	})
+}
+
+// submitCommand runs cmd for a modal's submission: the modal closes when it
+// succeeds (or when the database is too slow to wait for, and the outcome
+// follows by message); a refusal is shown next to the field fieldErr
+// names, or in place of the modal.
+func (s *Server) submitCommand(w http.ResponseWriter, cb slack.InteractionCallback, id string, cmd flows.Command, fieldErr func(error) (string, string)) {
 	var loaded *flows.Instance
 	err, done := s.within(func(ctx context.Context) error {
-		in, err := s.svc.Act(ctx, t.Instance, cmd)
+		in, err := s.svc.Act(ctx, id, cmd)
 		s.cfg.Metrics.transition(cmd.Action, err)
 		loaded = in
 		if err == nil {
+			s.log.Info("transition", "instance_id", id, "action", cmd.Action, "step", cmd.Step, "user_id", cmd.Actor)
 			s.cfg.Dispatcher.Kick(in.ID)
 		}
 		return err
 	}, func(ctx context.Context, err error) {
 		if err != nil {
-			s.refuse(ctx, actor, "", loaded, err)
+			s.refuse(ctx, cmd.Actor, "", loaded, err)
 		}
 	})
 	if !done || err == nil {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if !isRefusal(err) {
-		s.log.Error("rejecting", "instance_id", t.Instance, "user_id", actor, "err", err)
+	if fieldErr != nil {
+		if field, msg := fieldErr(err); field != "" {
+			writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{field: msg}))
+			return
+		}
 	}
-	writeJSON(w, slack.NewUpdateViewSubmissionResponse(noticeModal("Nothing changed", refusalText(loaded, actor, err))))
+	if !isRefusal(err) {
+		s.log.Error("submitting a form", "action", cmd.Action, "instance_id", id, "user_id", cmd.Actor, "err", err)
+	}
+	writeJSON(w, slack.NewUpdateViewSubmissionResponse(noticeModal("Nothing changed", refusalText(loaded, cmd.Actor, err))))
 }
 
 // event answers the Events API.
@@ -522,7 +702,14 @@ func (s *Server) handleEvent(id string, ev slackevents.EventsAPIEvent) {
 		return
 	}
 	s.cfg.Metrics.request("event", "ok")
-	// app_home_opened: the Home tab arrives with the App Home work.
+	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && (e.Tab == "home" || e.Tab == "") {
+		who := e.User
+		s.background(func(ctx context.Context) {
+			if err := s.cfg.Dispatcher.PublishHome(ctx, who); err != nil {
+				s.log.Error("publishing the App Home", "user_id", who, "err", err)
+			}
+		})
+	}
 }
 
 // seen remembers event ids for a while, to drop Slack's retries.

@@ -148,16 +148,17 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 	api := slack.New(cfg.SlackBotToken, slackOptions(cfg)...)
 	dir := bot.NewDirectory(dirFile, api, clock, 5*time.Minute)
 	svc := flows.NewService(db, a.lib, dir, clock)
+	svc.UseAbsences(db)
 	a.svc = svc
 	metrics := bot.NewMetrics()
 	outbox := outboxStore{db}
 	a.dispatcher = bot.NewDispatcher(bot.DispatcherConfig{
 		Store: outbox, Service: svc, Slack: api, Clock: clock, Logger: log, Metrics: metrics, Holder: replica,
-		Pacing: cfg.pacing,
+		Pacing: cfg.pacing, Homes: db,
 	})
 	a.server = bot.NewServer(bot.Config{
 		SigningSecret: cfg.SlackSigningSecret, Service: svc, Slack: api, Dispatcher: a.dispatcher, Store: outbox,
-		Clock: clock, Logger: log, Metrics: metrics, Health: db.Ping,
+		Clock: clock, Logger: log, Metrics: metrics, Health: db.Ping, Homes: db,
 	})
 	if cfg.SlackAppToken != "" {
 		a.socket = bot.NewSocket(a.server, cfg.SlackAppToken, cfg.SlackBotToken, slackOptions(cfg)...)
