@@ -49,19 +49,27 @@ type home struct {
 // are left out rather than failing the whole Home.
 func loadHome(ctx context.Context, hs HomeStore, svc *flows.Service, user string, now time.Time, waitingLimit, mineLimit int) (home, error) {
 	h := home{user: user, lib: svc.Library(), now: now}
+	// Count only a list that filled its limit: a shorter one is all there
+	// is, and on the embedded store every count is another full scan.
 	waiting, err := hs.WaitingOn(ctx, user, waitingLimit)
 	if err != nil {
 		return h, err
 	}
-	if h.waitingTotal, err = hs.CountWaitingOn(ctx, user); err != nil {
-		return h, err
+	h.waitingTotal = len(waiting)
+	if len(waiting) >= waitingLimit {
+		if h.waitingTotal, err = hs.CountWaitingOn(ctx, user); err != nil {
+			return h, err
+		}
 	}
 	mine, err := hs.OpenRequests(ctx, user, mineLimit)
 	if err != nil {
 		return h, err
 	}
-	if h.mineTotal, err = hs.CountOpenRequests(ctx, user); err != nil {
-		return h, err
+	h.mineTotal = len(mine)
+	if len(mine) >= mineLimit {
+		if h.mineTotal, err = hs.CountOpenRequests(ctx, user); err != nil {
+			return h, err
+		}
 	}
 	if h.away, err = svc.Away(ctx, user); err != nil {
 		return h, err
