@@ -69,6 +69,8 @@ type Dispatcher struct {
 	running map[string]bool // being delivered; kicked again means deliver again after
 	again   map[string]bool
 	ready   chan struct{}
+
+	homes homeQueue
 }
 
 // NewDispatcher returns a Dispatcher; Run starts it.
@@ -92,6 +94,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		cfg: cfg, store: cfg.Store, log: cfg.Logger,
 		queued: map[string]bool{}, running: map[string]bool{}, again: map[string]bool{},
 		ready: make(chan struct{}, 1),
+		homes: homeQueue{dirty: map[string]bool{}, ready: make(chan struct{}, 1)},
 	}
 }
 
@@ -136,6 +139,11 @@ func (d *Dispatcher) finished(id string) {
 // undelivered, then every kicked instance, with a periodic scan for the rest.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.publishHomes(ctx)
+	}()
 	for range d.cfg.Workers {
 		wg.Add(1)
 		go func() {
@@ -354,7 +362,8 @@ func (d *Dispatcher) deliver(ctx context.Context, r request, e flows.Effect) (st
 		d.Kick(child.ID)
 		return "", nil, nil
 	case flows.EffectRefreshHome:
-		return "", nil, d.PublishHome(ctx, e.User)
+		d.homes.mark(e.User)
+		return "", nil, nil
 	}
 	return "", nil, fmt.Errorf("unknown effect %q", e.Kind)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/handoffbot/handoff/flows"
@@ -91,6 +92,65 @@ func requests(ctx context.Context, svc *flows.Service, ins []*flows.Instance, no
 		out = append(out, request{in: in, p: p, w: w, now: now})
 	}
 	return out
+}
+
+// homeQueue holds the users whose Home must be republished. A burst of
+// transitions for one reviewer (a queue of 300 requests being approved)
+// collapses into a few publishes instead of one per transition: each Home
+// is rendered from the store as it is when its turn comes, so nothing is
+// lost by skipping the ones in between. The queue lives in memory: a Home
+// whose refresh is lost with the process is republished at the user's next
+// change or when they open the tab.
+type homeQueue struct {
+	mu    sync.Mutex
+	dirty map[string]bool
+	ready chan struct{}
+}
+
+func (q *homeQueue) mark(user string) {
+	if user == "" {
+		return
+	}
+	q.mu.Lock()
+	q.dirty[user] = true
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *homeQueue) take() (string, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for u := range q.dirty {
+		delete(q.dirty, u)
+		return u, true
+	}
+	return "", false
+}
+
+// publishHomes republishes marked Homes one at a time until ctx ends; one
+// at a time, so that Home refreshes never crowd out deliveries and
+// transitions on the store.
+func (d *Dispatcher) publishHomes(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.homes.ready:
+		}
+		for {
+			u, ok := d.homes.take()
+			if !ok || ctx.Err() != nil {
+				break
+			}
+			_, _, err := d.retry(ctx, func() (string, *flows.MessageRef, error) { return "", nil, d.PublishHome(ctx, u) })
+			if err != nil && ctx.Err() == nil {
+				d.log.Warn("publishing the App Home", "user_id", u, "err", err)
+			}
+		}
+	}
 }
 
 // PublishHome renders user's App Home from the store as it is now and
