@@ -363,6 +363,9 @@ func (d *Dispatcher) deliver(ctx context.Context, r request, e flows.Effect) (st
 		return "", nil, nil
 	case flows.EffectRefreshHome:
 		d.homes.mark(e.User)
+		for _, u := range e.Users {
+			d.homes.mark(u)
+		}
 		return "", nil, nil
 	}
 	return "", nil, fmt.Errorf("unknown effect %q", e.Kind)

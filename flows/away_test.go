@@ -127,7 +127,7 @@ func homes(es []Effect) []string {
 	var out []string
 	for _, e := range es {
 		if e.Kind == EffectRefreshHome {
-			out = append(out, e.User)
+			out = append(out, e.Users...)
 		}
 	}
 	return out

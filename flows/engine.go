@@ -192,10 +192,13 @@ func (t *tx) refreshHomes(before, after []string) {
 	} else {
 		users = append(append([]string{t.in.Requester}, before...), after...)
 	}
-	slices.Sort(users)
-	for _, u := range slices.Compact(users) {
-		t.effect(Effect{Kind: EffectRefreshHome, User: u})
+	if len(users) == 0 {
+		return
 	}
+	// One effect for them all: one outbox write to record its delivery,
+	// however many Homes it refreshes.
+	slices.Sort(users)
+	t.effect(Effect{Kind: EffectRefreshHome, Users: slices.Compact(users)})
 }
 
 func (t *tx) event(e Event) {

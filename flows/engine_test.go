@@ -131,8 +131,8 @@ func TestStartAsksTheFirstStep(t *testing.T) {
 	if diff := cmp.Diff([]string{"submitted  UANN", "step_started manager "}, actions(tr.Events)); diff != "" {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
-	if len(in.Outbox) != 4 || !in.Open || in.Version != 1 {
-		t.Errorf("outbox %d, open %v, version %d; want 4 effects (2 + 2 Home refreshes), open, version 1", len(in.Outbox), in.Open, in.Version)
+	if len(in.Outbox) != 3 || !in.Open || in.Version != 1 {
+		t.Errorf("outbox %d, open %v, version %d; want 3 effects (2 and a Home refresh), open, version 1", len(in.Outbox), in.Open, in.Version)
 	}
 }
 

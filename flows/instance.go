@@ -264,7 +264,7 @@ const (
 	EffectNotifyRequester EffectKind = "notify_requester" // a new message to the requester (Note says why)
 	EffectAnnounce        EffectKind = "announce"         // the outcome, in the process channel
 	EffectNudge           EffectKind = "nudge"            // remind User of the step
-	EffectRefreshHome     EffectKind = "refresh_home"     // republish User's App Home
+	EffectRefreshHome     EffectKind = "refresh_home"     // republish the App Home of each of Users (and User)
 	EffectStartWorkflow   EffectKind = "start_workflow"   // start Workflow in the same case (a handoff)
 )
 
@@ -276,6 +276,7 @@ type Effect struct {
 	Step      string     `bson:"step,omitempty"`
 	Round     int        `bson:"round,omitempty"`
 	User      string     `bson:"user,omitempty"`
+	Users     []string   `bson:"users,omitempty"` // whose App Home to refresh, for refresh_home
 	Workflow  string     `bson:"workflow,omitempty"`
 	Note      string     `bson:"note,omitempty"`
 	CreatedAt time.Time  `bson:"created_at"`
