@@ -45,19 +45,19 @@ func (s *Scheduler) DigestDue(ctx context.Context) error {
 	if sent {
 		return nil
 	}
-	if done, err := s.cfg.Leases.Claimed(ctx, digestLease, key); err != nil || done {
+	if done, err := s.cfg.Leases.Claimed(ctx, DigestLease, key); err != nil || done {
 		if done {
 			s.remember(key)
 		}
 		return err
 	}
-	l, ok, err := s.cfg.Leases.AcquireLease(ctx, digestLease, s.cfg.Holder, now, leaseTTL)
+	l, ok, err := s.cfg.Leases.AcquireLease(ctx, DigestLease, s.cfg.Holder, now, LeaseTTL)
 	if err != nil || !ok {
 		return err // another replica is sending it
 	}
 	defer s.release(ctx, l)
 	// The replica that held the lease before may have finished meanwhile.
-	if done, err := s.cfg.Leases.Claimed(ctx, digestLease, key); err != nil || done {
+	if done, err := s.cfg.Leases.Claimed(ctx, DigestLease, key); err != nil || done {
 		if done {
 			s.remember(key)
 		}
@@ -97,8 +97,8 @@ type claimer struct {
 
 func (c *claimer) claim(ctx context.Context, key string) (bool, error) {
 	now := c.s.cfg.Clock.Now()
-	if c.lease.Until.Sub(now) < leaseTTL/2 {
-		l, ok, err := c.s.cfg.Leases.RenewLease(ctx, c.lease, now, leaseTTL)
+	if c.lease.Until.Sub(now) < LeaseTTL/2 {
+		l, ok, err := c.s.cfg.Leases.RenewLease(ctx, c.lease, now, LeaseTTL)
 		if err != nil {
 			return false, err
 		}

@@ -96,14 +96,20 @@ type Config struct {
 	Digest     flows.DigestOptions
 }
 
-// Lease names and timing.
+// The leases the jobs run under, as named in the store's leases
+// collection: the digest's claims are kept on its lease.
 const (
-	scanLease   = "reminders:scan"
-	digestLease = "reminders:digest"
+	ScanLease   = "reminders:scan"
+	DigestLease = "reminders:digest"
+)
 
-	// leaseTTL bounds how long a replica killed while holding a lease keeps
-	// the others from taking over the job.
-	leaseTTL = 2 * time.Minute
+const (
+	// LeaseTTL bounds how long a replica killed while holding a lease keeps
+	// the others from taking over its job. It is longer than the clock skew
+	// replicas may have: a replica whose clock runs ahead by more than it
+	// sees a live lease as expired (its fenced claims still keep the digest
+	// from being sent twice, but the jobs would overlap).
+	LeaseTTL = 5 * time.Minute
 	// scanBatch is how many due instances one query returns.
 	scanBatch = 100
 	// claimsKept is how long digest claims are kept: past any slot that
@@ -168,7 +174,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 // sending, paced, one message per channel and reviewer.
 const digestDeadline = 10 * time.Minute
 
-func (s *Scheduler) scanDeadline() time.Duration { return max(s.cfg.ScanEvery, leaseTTL/2) }
+func (s *Scheduler) scanDeadline() time.Duration { return max(s.cfg.ScanEvery, LeaseTTL/2) }
 
 // job wraps fn for cron, which passes no context and ignores errors: each
 // run gets a deadline, and an error is logged here, once.
@@ -197,7 +203,7 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 // scan lease held by another does nothing.
 func (s *Scheduler) Scan(ctx context.Context) error {
 	now := s.cfg.Clock.Now()
-	l, ok, err := s.cfg.Leases.AcquireLease(ctx, scanLease, s.cfg.Holder, now, leaseTTL)
+	l, ok, err := s.cfg.Leases.AcquireLease(ctx, ScanLease, s.cfg.Holder, now, LeaseTTL)
 	if err != nil || !ok {
 		return err
 	}
