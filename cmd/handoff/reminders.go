@@ -38,7 +38,10 @@ func digestSender(d *bot.Dispatcher) flows.DigestSender { return d.Digests() }
 // leases adapts the store's leases to the scheduler's interface.
 type leases struct{ db *store.DB }
 
-var _ reminders.Leases = leases{}
+var (
+	_ reminders.Leases = leases{}
+	_ reminders.Store  = (*store.DB)(nil)
+)
 
 func toStore(l reminders.Lease) store.Lease {
 	return store.Lease{Name: l.Name, Holder: l.Holder, Token: l.Token, Until: l.Until}
