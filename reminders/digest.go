@@ -33,6 +33,8 @@ func (s *Scheduler) slotKey(slot time.Time) string {
 // at the scheduled time, or later the same day when every replica was down
 // then. One replica sends it, each message once.
 func (s *Scheduler) DigestDue(ctx context.Context) error {
+	s.digestMu.Lock()
+	defer s.digestMu.Unlock()
 	now := s.cfg.Clock.Now()
 	slot, ok := s.Slot(now)
 	if !ok {

@@ -126,6 +126,11 @@ type Scheduler struct {
 	log      *slog.Logger
 	schedule cron.Schedule
 
+	// One scan and one digest at a time in this process: the cron entries,
+	// the catch-up at start and a sandbox's RunDue may overlap, and they
+	// share a lease holder name, which the store lets re-acquire.
+	scanMu, digestMu sync.Mutex
+
 	mu       sync.Mutex
 	sentSlot string // the last digest slot known to be done, to skip asking the store
 }
@@ -202,6 +207,8 @@ func (s *Scheduler) RunDue(ctx context.Context) error {
 // next reminder is due, on one replica at a time. A replica that finds the
 // scan lease held by another does nothing.
 func (s *Scheduler) Scan(ctx context.Context) error {
+	s.scanMu.Lock()
+	defer s.scanMu.Unlock()
 	now := s.cfg.Clock.Now()
 	l, ok, err := s.cfg.Leases.AcquireLease(ctx, ScanLease, s.cfg.Holder, now, LeaseTTL)
 	if err != nil || !ok {
