@@ -53,8 +53,11 @@ type DispatcherConfig struct {
 }
 
 // ClaimTTL bounds how long a crashed replica's claim blocks another's
-// delivery of the same instance. It covers a few Retry-After waits.
-const ClaimTTL = 2 * time.Minute
+// delivery of the same instance. It covers a few Retry-After waits, and
+// the clock skew replicas may have: a replica whose clock runs ahead by
+// more than ClaimTTL sees a live claim as expired and delivers the same
+// effects again (seen with replicas 3 minutes apart at 2 minutes).
+const ClaimTTL = 5 * time.Minute
 
 // Dispatcher delivers outbox effects to the Slack Web API: after the
 // acknowledgement, paced, retried, at least once and, across replicas, by

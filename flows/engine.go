@@ -421,15 +421,24 @@ func (t *tx) nudge() error {
 	if t.in.State != StateOpen || cur == nil || cur.NextNudgeAt == nil || t.now.Before(*cur.NextNudgeAt) {
 		return ErrStale
 	}
+	wh := t.p.WorkingHours
+	t.quiet = true // a reminder changes nobody's Home, unless it hands work over
+	if !wh.Within(t.now) {
+		// Nobody is reminded out of hours: wait for the next working moment.
+		next := wh.Add(t.now, 0)
+		cur.NextNudgeAt = &next
+		return nil
+	}
 	every := time.Duration(t.w.Steps[t.in.Current].Remind)
-	t.quiet = true
 	t.handOverAbsent(cur)
 	for _, u := range cur.Pending() {
 		t.effect(Effect{Kind: EffectNudge, Step: cur.ID, Round: cur.Round, User: u})
 	}
-	next := cur.NextNudgeAt.Add(every)
+	// From the stored due time, not from now, so that every replica
+	// computes the same next one; in working time when the process has it.
+	next := wh.Add(*cur.NextNudgeAt, every)
 	for !next.After(t.now) {
-		next = next.Add(every)
+		next = wh.Add(next, every)
 	}
 	cur.NextNudgeAt = &next
 	t.event(Event{Action: ActionNudge, Step: cur.ID})

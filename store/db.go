@@ -198,6 +198,8 @@ func indexes() map[string][]mongo.IndexModel {
 			{Keys: bson.D{{Key: "open", Value: 1}, {Key: "next_nudge_at", Value: 1}}, Options: options.Index().SetName("open_nudge")},
 			// PastSLA: open =, due_at range and sort.
 			{Keys: bson.D{{Key: "open", Value: 1}, {Key: "due_at", Value: 1}}, Options: options.Index().SetName("open_due")},
+			// Overdue: open =, steps.due_at range (multikey), for the digest.
+			{Keys: bson.D{{Key: "open", Value: 1}, {Key: "steps.due_at", Value: 1}}, Options: options.Index().SetName("open_steps_due")},
 			// Undelivered: outbox_pending =, sort updated_at.
 			{Keys: bson.D{{Key: pendingField, Value: 1}, {Key: "updated_at", Value: 1}}, Options: options.Index().SetName("pending_updated")},
 			// Stream: process =, open =, updated_at range (reports).

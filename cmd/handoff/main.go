@@ -4,6 +4,7 @@
 //	handoff [serve]        run the bot (the default)
 //	handoff check [PATH]   validate flow files
 //	handoff plan WORKFLOW  show the route a request would take
+//	handoff digest         send the overdue digest now (--dry-run prints it)
 //	handoff version        print the build's version
 //
 // Each subcommand lives in its own file and takes -h.
@@ -36,6 +37,7 @@ var commands = []command{
 	{"check", "validate flow files and print every problem", runCheck},
 	{"plan", "show the route a request would take, without Slack", runPlan},
 	{"flows", "list and print the recorded versions of process files", runFlows},
+	{"digest", "send the overdue digest now, or print it with --dry-run", runDigest},
 	{"version", "print the version of this build", runVersion},
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/handoffbot/handoff/bot"
 	"github.com/handoffbot/handoff/flows"
+	"github.com/handoffbot/handoff/reminders"
 	"github.com/handoffbot/handoff/store"
 )
 
@@ -40,6 +41,12 @@ type Config struct {
 	SlackSigningSecret string `envconfig:"SLACK_SIGNING_SECRET"`
 	SlackAppToken      string `envconfig:"SLACK_APP_TOKEN"`
 	SlackAPIURL        string `envconfig:"SLACK_API_URL"`
+
+	// Reminders: how often nudges and escalations are looked for, and when
+	// (in which timezone) the overdue digest goes out.
+	ScanEvery  time.Duration `envconfig:"HANDOFF_SCAN_EVERY" default:"1m"`
+	DigestCron string        `envconfig:"HANDOFF_DIGEST_CRON" default:"0 9 * * 1-5"`
+	Timezone   string        `envconfig:"HANDOFF_TIMEZONE" default:"UTC"`
 
 	// pacing replaces Slack's rate-limit pacing (tests); nil paces to
 	// Slack's tiers.
@@ -114,6 +121,7 @@ type App struct {
 	listener   net.Listener
 	httpServer *http.Server
 	socket     *bot.Socket
+	scheduler  *reminders.Scheduler
 
 	closeOnce sync.Once
 }
@@ -160,6 +168,11 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 		SigningSecret: cfg.SlackSigningSecret, Service: svc, Slack: api, Dispatcher: a.dispatcher, Store: outbox,
 		Clock: clock, Logger: log, Metrics: metrics, Health: db.Ping, Homes: db,
 	})
+	a.scheduler, err = newScheduler(cfg, db, a.lib, svc, digestSender(a.dispatcher), clock, log, replica, a.dispatcher.Kick)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	if cfg.SlackAppToken != "" {
 		a.socket = bot.NewSocket(a.server, cfg.SlackAppToken, cfg.SlackBotToken, slackOptions(cfg)...)
 	}
@@ -219,6 +232,11 @@ func (a *App) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		a.dispatcher.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.scheduler.Run(ctx)
 	}()
 	errc := make(chan error, 2)
 	if a.socket != nil {
