@@ -2,6 +2,7 @@ package flows
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -42,9 +43,9 @@ type WorkflowFigures struct {
 	Done      int    `json:"done"`
 	// ApprovalRate is Approved/(Approved+Rejected); -1 when nothing was
 	// decided either way (a workflow of tasks, or too early to tell).
-	ApprovalRate float64 `json:"approval_rate"`
-	Cycle        Stat    `json:"cycle"` // submission to end, of those that ended
-	Open         int     `json:"open"`  // now, whenever started
+	ApprovalRate Rate `json:"approval_rate"`
+	Cycle        Stat `json:"cycle"` // submission to end, of those that ended
+	Open         int  `json:"open"`  // now, whenever started
 }
 
 // StepFigures say how long a step holds requests.
@@ -57,9 +58,9 @@ type StepFigures struct {
 	Decision Stat `json:"time_to_decision"`
 	// WithSLA counts the runs that had a deadline, ended or still active;
 	// Breached those that ended after it or are still active past it.
-	WithSLA    int     `json:"with_sla"`
-	Breached   int     `json:"breached"`
-	BreachRate float64 `json:"sla_breach_rate"` // Breached/WithSLA; -1 without an SLA
+	WithSLA    int  `json:"with_sla"`
+	Breached   int  `json:"breached"`
+	BreachRate Rate `json:"sla_breach_rate"` // Breached/WithSLA; -1 without an SLA
 	// Open is how many requests the step holds now, Overdue how many of
 	// them are past its SLA, and Oldest how long the longest has waited.
 	Open          int           `json:"open"`
@@ -368,13 +369,27 @@ func (b *ReportBuilder) Report() *Report {
 	return r
 }
 
-// rate is n/of, or -1 when of is 0: "no data", which a reader must not
-// mistake for 0%.
-func rate(n, of int) float64 {
+// Rate is a fraction from 0 to 1, or -1 for "no data", which a reader must
+// not mistake for 0%: JSON writes it as null.
+type Rate float64
+
+// Known reports whether there was anything to compute the rate from.
+func (r Rate) Known() bool { return r >= 0 }
+
+// MarshalJSON writes an unknown rate as null.
+func (r Rate) MarshalJSON() ([]byte, error) {
+	if !r.Known() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(r))
+}
+
+// rate is n/of, or -1 when of is 0.
+func rate(n, of int) Rate {
 	if of == 0 {
 		return -1
 	}
-	return float64(n) / float64(of)
+	return Rate(float64(n) / float64(of))
 }
 
 // OwnerSummary is what a process owner sees first: how much is open and

@@ -74,7 +74,7 @@ type expected struct {
 	stepOverdue  map[string]int
 	stepOldest   map[string]time.Duration
 
-	response map[string][]time.Duration
+	response  map[string][]time.Duration
 	queue     map[string]int
 	procQueue map[string]map[string]int
 	overdue   map[string]int
@@ -402,13 +402,13 @@ func checkStat(t *testing.T, what string, got flows.Stat, ds []time.Duration) {
 	}
 }
 
-func checkRate(t *testing.T, what string, got float64, n, of int) {
+func checkRate(t *testing.T, what string, got flows.Rate, n, of int) {
 	t.Helper()
 	want := -1.0
 	if of > 0 {
 		want = float64(n) / float64(of)
 	}
-	if math.Abs(got-want) > 1e-9 {
+	if math.Abs(float64(got)-want) > 1e-9 {
 		t.Errorf("%s = %v, want %d/%d", what, got, n, of)
 	}
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -14,9 +15,11 @@ const sketchGamma = 1.02
 var sketchLogGamma = math.Log(sketchGamma)
 
 // Sketch summarises durations for quantiles in memory that does not grow
-// with their number: a log-bucketed histogram in the manner of DDSketch
-// (Masson et al., VLDB 2019). Every quantile it reports is within 1% of the
-// true one (nearest-rank definition); durations under a second count as 0.
+// with their number. Up to sketchExact durations it keeps them and answers
+// exactly; past that it moves them into a log-bucketed histogram in the
+// manner of DDSketch (Masson et al., VLDB 2019), and every quantile it
+// reports is within 1% of the true one (nearest-rank definition), durations
+// under a second counting as 0.
 //
 // Why a sketch and not the durations themselves: a report runs over every
 // instance of a store, and a slice of durations per step and per reviewer
@@ -24,15 +27,36 @@ var sketchLogGamma = math.Log(sketchGamma)
 // (a second to a year), and in practice a few hundred, however many requests
 // went by. Exactness to 1% is more than a median of waiting times needs.
 type Sketch struct {
+	exact  []time.Duration // while n <= sketchExact
 	n      int
 	zero   int      // durations under a second
 	offset int      // the bucket index of counts[0]
 	counts []uint32 // dense from the lowest to the highest bucket seen
 }
 
+// sketchExact is how many durations a Sketch keeps as they are: a small
+// team's report is then exact, in at most 2 KiB per step and reviewer.
+const sketchExact = 256
+
 // Add counts one duration.
 func (s *Sketch) Add(d time.Duration) {
 	s.n++
+	if s.n <= sketchExact {
+		s.exact = append(s.exact, d)
+		return
+	}
+	if s.exact != nil {
+		kept := s.exact
+		s.exact, s.n = nil, 0
+		for _, e := range kept {
+			s.bucket(e)
+		}
+		s.n = len(kept) + 1
+	}
+	s.bucket(d)
+}
+
+func (s *Sketch) bucket(d time.Duration) {
 	sec := d.Seconds()
 	if sec < 1 {
 		s.zero++
@@ -64,6 +88,11 @@ func (s *Sketch) Quantile(q float64) time.Duration {
 	}
 	rank := int(math.Ceil(q * float64(s.n))) // 1-based
 	rank = min(max(rank, 1), s.n)
+	if s.exact != nil {
+		sorted := slices.Clone(s.exact)
+		slices.Sort(sorted)
+		return sorted[rank-1]
+	}
 	seen := s.zero
 	if rank <= seen {
 		return 0
