@@ -178,16 +178,19 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 		t := target{Instance: r.in.ID, Step: stepID, Round: round}.String()
 		if def.Type == flows.StepTask {
 			blocks = append(blocks, slack.NewActionBlock("actions",
-				slack.NewButtonBlockElement(actionComplete, t, plain("Mark done", maxButtonText)).WithStyle(slack.StylePrimary)))
+				slack.NewButtonBlockElement(actionComplete, t, plain("Mark done", maxButtonText)).WithStyle(slack.StylePrimary),
+				detailsButton(r.in)))
 		} else {
 			blocks = append(blocks, slack.NewActionBlock("actions",
 				slack.NewButtonBlockElement(actionApprove, t, plain("Approve", maxButtonText)).WithStyle(slack.StylePrimary),
-				slack.NewButtonBlockElement(actionReject, t, plain("Reject", maxButtonText)).WithStyle(slack.StyleDanger)))
+				slack.NewButtonBlockElement(actionReject, t, plain("Reject", maxButtonText)).WithStyle(slack.StyleDanger),
+				detailsButton(r.in)))
 		}
 		return blocks
 	}
 	blocks = append(blocks, contextBlock(meta))
-	return append(blocks, section(r.verdict(run, round, who)))
+	blocks = append(blocks, section(r.verdict(run, round, who)))
+	return append(blocks, slack.NewActionBlock("details", detailsButton(r.in)))
 }
 
 // verdict says, to one reviewer, what became of a round they were asked about.
@@ -263,7 +266,7 @@ func statusBlocks(r request) []slack.Block {
 	blocks = append(blocks, r.fieldBlocks()...)
 	blocks = append(blocks, section(r.statusLine()))
 	blocks = append(blocks, contextBlock(r.route()+" · submitted "+when(r.in.CreatedAt)+" · "+r.in.ID))
-	return blocks
+	return append(blocks, slack.NewActionBlock("details", detailsButton(r.in)))
 }
 
 // statusLine says where the request is, for its requester.

@@ -227,6 +227,9 @@ func (s *Server) runCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 	case "", "help":
 		ephemeral(w, helpText(lib))
 		return
+	case "show", "report":
+		s.caseCommand(w, word, cmd)
+		return
 	}
 	p, wf, ok := lib.Command(word)
 	if !ok {
@@ -305,6 +308,10 @@ func (s *Server) interact(w http.ResponseWriter, cb slack.InteractionCallback) {
 
 // blockAction runs one button click after the acknowledgement.
 func (s *Server) blockAction(cb slack.InteractionCallback, a *slack.BlockAction) {
+	if a.ActionID == actionDetails {
+		s.detailsClick(cb, a)
+		return
+	}
 	t, err := parseTarget(a.Value)
 	actor, channel := cb.User.ID, cb.Container.ChannelID
 	if err != nil {
