@@ -69,7 +69,12 @@ func (s *Server) loadCase(ctx context.Context, id, user string) ([]caseEntry, er
 		return nil, err
 	}
 	var out []caseEntry
+	// Owners as the process file has them now count too: a new owner may
+	// look at older requests.
 	allowed := false
+	if cur := s.svc.Library().Process(in.Process); cur != nil {
+		allowed = slices.Contains(cur.Owners, user)
+	}
 	for _, in := range ins {
 		p, w, err := s.svc.Definition(ctx, in)
 		if err != nil {
@@ -151,7 +156,7 @@ func (s *Server) detailsClick(cb slack.InteractionCallback, a *slack.BlockAction
 // showCommand is `/request show <id>`.
 func (s *Server) showCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 	_, id, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
-	id = strings.ToUpper(strings.TrimSpace(id))
+	id = normaliseID(strings.TrimSpace(id))
 	if !validID(id) {
 		ephemeral(w, "Which request? Use `"+SlashCommand+" show <id>`; the id is at the bottom of each request's status message.")
 		return
@@ -159,6 +164,16 @@ func (s *Server) showCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 	w.WriteHeader(http.StatusOK)
 	trigger, user, channel := cmd.TriggerID, cmd.UserID, cmd.ChannelID
 	s.background(func(ctx context.Context) { s.showCase(ctx, trigger, user, channel, id) })
+}
+
+// normaliseID forgives lower case in the random part of an id, which is
+// upper case ("ab12…-purchase_order" finds "AB12…-purchase_order").
+func normaliseID(id string) string {
+	base, rest, found := strings.Cut(id, "-")
+	if found {
+		return strings.ToUpper(base) + "-" + rest
+	}
+	return strings.ToUpper(base)
 }
 
 // validID accepts what instance ids are made of (NewID's alphabet, and "-"

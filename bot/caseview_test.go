@@ -238,3 +238,21 @@ func TestOwnerHomeBlocks(t *testing.T) {
 		t.Errorf("a quiet process renders as %v", quiet)
 	}
 }
+
+func TestNormaliseID(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"ab12cd34ef":                "AB12CD34EF",
+		"ab12cd34ef-purchase_order": "AB12CD34EF-purchase_order",
+		"AB12CD34EF-purchase_order": "AB12CD34EF-purchase_order",
+	} {
+		if got := normaliseID(in); got != want {
+			t.Errorf("normaliseID(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, bad := range []string{"", "a b", `{"$ne":1}`, strings.Repeat("A", 121)} {
+		if validID(bad) {
+			t.Errorf("validID(%q) = true", bad)
+		}
+	}
+}
