@@ -47,7 +47,6 @@ type madeHistory struct {
 	ins  []*flows.Instance
 	now  time.Time
 	pp   flows.People
-	seen int
 }
 
 func newHistory(t testing.TB, now time.Time) *madeHistory {
