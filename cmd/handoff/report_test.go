@@ -42,11 +42,11 @@ func withStore(t testing.TB, dataDir string, fn func(ctx context.Context, db *st
 // madeHistory is a small made-up history of the e2e test flow, through the real
 // engine, at times relative to now (the report's clock is the wall clock).
 type madeHistory struct {
-	t    testing.TB
-	p    *flows.Process
-	ins  []*flows.Instance
-	now  time.Time
-	pp   flows.People
+	t   testing.TB
+	p   *flows.Process
+	ins []*flows.Instance
+	now time.Time
+	pp  flows.People
 }
 
 func newHistory(t testing.TB, now time.Time) *madeHistory {
