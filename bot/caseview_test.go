@@ -256,3 +256,30 @@ func TestNormaliseID(t *testing.T) {
 		}
 	}
 }
+
+func TestEventLine(t *testing.T) {
+	t.Parallel()
+	at := caseT0
+	w := when(at)
+	for _, c := range []struct {
+		ev   flows.Event
+		want string
+	}{
+		{flows.Event{Action: flows.ActionApprove, Actor: "UA"}, "✅ <@UA> approved " + w},
+		{flows.Event{Action: flows.ActionApprove, Actor: "UB", OnBehalfOf: "UA"}, "✅ <@UB> (for <@UA>) approved " + w},
+		{flows.Event{Action: flows.ActionReject, Actor: "UA", Reason: "<b>no</b>"}, "❌ <@UA> rejected " + w + ": “&lt;b&gt;no&lt;/b&gt;”"},
+		{flows.Event{Action: flows.ActionRequestChanges, Actor: "UA", Reason: "quote please"}, "↩️ <@UA> asked for changes " + w + ": “quote please”"},
+		{flows.Event{Action: flows.ActionResubmit, Actor: "UR"}, "🔁 <@UR> resubmitted " + w},
+		{flows.Event{Action: flows.ActionComplete, Actor: "UOPS"}, "✅ <@UOPS> marked it done " + w},
+		{flows.Event{Action: flows.ActionReassign, Actor: "UA", Target: "UC"}, "➡️ <@UA> handed it to <@UC> " + w},
+		{flows.Event{Action: flows.ActionEscalate, Target: "UF1,UF2"}, "⚠️ Past its SLA; escalated to <@UF1>, <@UF2> " + w},
+		{flows.Event{Action: flows.ActionEscalate}, "⚠️ Past its SLA " + w},
+		{flows.Event{Action: flows.ActionNudge}, ""},
+		{flows.Event{Action: flows.ActionStartStep}, ""},
+	} {
+		c.ev.At = at
+		if got := eventLine(c.ev); got != c.want {
+			t.Errorf("eventLine(%s) = %q, want %q", c.ev.Action, got, c.want)
+		}
+	}
+}
