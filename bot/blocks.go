@@ -185,10 +185,11 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	if live {
 		blocks = append(blocks, contextBlock(meta+" · "+r.timing(run)))
 		t := target{Instance: r.in.ID, Step: stepID, Round: round}
-		return append(blocks, slack.NewActionBlock("actions", reviewButtons(def, t)...))
+		return append(blocks, slack.NewActionBlock("actions", append(reviewButtons(def, t), detailsButton(r.in))...))
 	}
 	blocks = append(blocks, contextBlock(meta))
-	return append(blocks, section(r.verdict(run, round, who)))
+	blocks = append(blocks, section(r.verdict(run, round, who)))
+	return append(blocks, slack.NewActionBlock("details", detailsButton(r.in)))
 }
 
 // reviewButtons are what a reviewer can do with a live step: decide it, or
@@ -326,9 +327,9 @@ func statusBlocks(r request) []slack.Block {
 	blocks = append(blocks, section(r.statusLine()))
 	blocks = append(blocks, contextBlock(r.route()+" · submitted "+when(r.in.CreatedAt)+" · "+r.in.ID))
 	if b := requesterButtons(r.in); b != nil {
-		blocks = append(blocks, slack.NewActionBlock("requester", b...))
+		return append(blocks, slack.NewActionBlock("requester", append(b, detailsButton(r.in))...))
 	}
-	return blocks
+	return append(blocks, slack.NewActionBlock("details", detailsButton(r.in)))
 }
 
 // statusLine says where the request is, for its requester.

@@ -42,6 +42,7 @@ type home struct {
 	mine         []request
 	mineTotal    int
 	away         *flows.Absence
+	owned        []slack.Block // the summaries of the processes the user owns
 	lib          *flows.Library
 	now          time.Time
 }
@@ -164,6 +165,13 @@ func (d *Dispatcher) PublishHome(ctx context.Context, user string) error {
 	if err != nil {
 		return fmt.Errorf("loading the Home of %s: %w", user, err)
 	}
+	if cs, ok := d.cfg.Homes.(CaseStore); ok {
+		// Without the owners' figures the rest of the Home is still worth
+		// publishing.
+		if h.owned, err = ownerSection(ctx, cs, h.lib, user, h.now); err != nil {
+			d.log.Warn("summarising owned processes for the Home", "user_id", user, "err", err)
+		}
+	}
 	if err := d.cfg.Pacing.Wait(ctx, "views.publish", user); err != nil {
 		return err
 	}
@@ -212,8 +220,16 @@ func homeBlocks(h home) []slack.Block {
 	if n := h.mineTotal - len(h.mine); n > 0 {
 		b = append(b, contextBlock(fmt.Sprintf("…and %d more, older than these.", n)))
 	}
-	b = append(b, slack.NewDividerBlock(), header("Start a request"))
-	b = append(b, startBlocks(h.lib)...)
+	start := append([]slack.Block{slack.NewDividerBlock(), header("Start a request")}, startBlocks(h.lib)...)
+	if len(h.owned) > 0 {
+		// The owners' section gets what room the lists leave.
+		owned := h.owned
+		if room := maxViewBlocks - len(b) - len(start) - 1; len(owned) > room {
+			owned = append(owned[:max(room-1, 0):max(room-1, 0)], contextBlock("…and more: `"+SlashCommand+" report <process>` sends a whole summary."))
+		}
+		b = append(append(b, slack.NewDividerBlock()), owned...)
+	}
+	b = append(b, start...)
 	if len(b) > maxViewBlocks { // the constants above make this unreachable; Slack would refuse the whole Home
 		b = append(b[:maxViewBlocks-1], contextBlock("…and more."))
 	}

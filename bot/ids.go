@@ -22,6 +22,10 @@ const (
 	actionCancel   = "cancel"
 	actionResubmit = "resubmit"
 
+	// The Details button on request messages opens the case view; its
+	// value is the instance id.
+	actionDetails = "details"
+
 	// Home tab buttons that start a workflow; their value is
 	// "<process>/<workflow>".
 	actionStart = "start"
@@ -31,6 +35,7 @@ const (
 	callbackReject   = "reject_reason"
 	callbackChanges  = "changes_reason"
 	callbackReassign = "reassign_to"
+	callbackCase     = "case_view"
 
 	// Block and action ids inside modals. A form field's block id is the
 	// field's id and its action id is inputAction.

@@ -240,6 +240,9 @@ func (s *Server) runCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 	case "back":
 		s.back(w, cmd)
 		return
+	case "show", "report":
+		s.caseCommand(w, word, cmd)
+		return
 	}
 	p, wf, ok := lib.Command(word)
 	if !ok {
@@ -317,6 +320,10 @@ func (s *Server) interact(w http.ResponseWriter, cb slack.InteractionCallback) {
 // blockAction runs one button click after the acknowledgement. A click on
 // the Home tab has no channel: refusals then go by direct message.
 func (s *Server) blockAction(cb slack.InteractionCallback, a *slack.BlockAction) {
+	if a.ActionID == actionDetails {
+		s.detailsClick(cb, a)
+		return
+	}
 	actor, channel, trigger := cb.User.ID, cb.Container.ChannelID, cb.TriggerID
 	ignore := func() {
 		s.log.Warn("ignored a button with a malformed value", "action", a.ActionID, "user_id", actor)

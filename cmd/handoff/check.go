@@ -84,9 +84,13 @@ func summarize(p *flows.Process) string {
 	if len(hash) > len("sha256:")+8 {
 		hash = hash[:len("sha256:")+8]
 	}
-	return fmt.Sprintf("%s: %d %s (%s), %d %s, version %s",
+	owners := ""
+	if len(p.Owners) > 0 {
+		owners = ", owners " + strings.Join(p.Owners, " ")
+	}
+	return fmt.Sprintf("%s: %d %s (%s), %d %s%s, version %s",
 		p.Name, len(p.Workflows), plural(len(p.Workflows), "workflow", "workflows"), strings.Join(wfs, ", "),
-		steps, plural(steps, "step", "steps"), hash)
+		steps, plural(steps, "step", "steps"), owners, hash)
 }
 
 // managerUsers returns the workflows (as process/workflow) that have a

@@ -6,8 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,9 +23,15 @@ with it, and every request keeps the version it started on.
                                            without PROCESS, one line per process
   handoff flows show PROCESS [-version N]  print the YAML of version N (default:
                                            the newest) on stdout
+  handoff flows show PROCESS -at DATE      print the version in force on DATE
+                                           (YYYY-MM-DD: at the end of that day,
+                                           UTC; or an RFC 3339 time)
+  handoff flows diff PROCESS V1 V2         what changed from version V1 to V2,
+                                           as a unified diff
 
-The version of the file now in HANDOFF_FLOWS (default: flows) is marked with *.
-Both only read: they work beside a running ` + "`handoff serve`" + `, sharing its
+A version is in force from when ` + "`handoff serve`" + ` first ran with it until the
+next version's first run. The version of the file now in HANDOFF_FLOWS
+(default: flows) is marked with *. All of them only read: they work beside a running ` + "`handoff serve`" + `, sharing its
 embedded store. Store settings: MONGODB_URI, MONGODB_DATABASE, HANDOFF_DATA_DIR.`
 
 // flowsTimeout bounds a flows command, including starting the embedded
@@ -35,11 +40,12 @@ const flowsTimeout = time.Minute
 
 // runFlows is `handoff flows history|show`.
 func runFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	flags := newFlagSet("flows", "flows history [PROCESS] | flows show PROCESS [-version N]", flowsAbout, stderr)
+	flags := newFlagSet("flows", "flows history [PROCESS] | flows show PROCESS [-version N | -at DATE] | flows diff PROCESS V1 V2", flowsAbout, stderr)
 	version := flags.Int("version", 0, "the version to show; 0 means the newest")
+	at := flags.String("at", "", "show the version in force at this date (YYYY-MM-DD) or time (RFC 3339)")
 	if len(args) == 0 {
 		flags.Usage()
-		return fmt.Errorf("%w: want history or show", errUsage)
+		return fmt.Errorf("%w: want history, show or diff", errUsage)
 	}
 	sub := args[0]
 	if sub == "-h" || sub == "-help" || sub == "--help" || sub == "help" {
@@ -50,41 +56,125 @@ func runFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	var atTime time.Time
+	if *at != "" {
+		if atTime, err = parseAt(*at); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	var v1, v2 int
+	if sub == "diff" && len(positional) == 3 {
+		v1, err = strconv.Atoi(positional[1])
+		if err == nil {
+			v2, err = strconv.Atoi(positional[2])
+		}
+		if err != nil {
+			return fmt.Errorf("%w: flows diff %s: want two version numbers, like 1 2", errUsage, strings.Join(positional, " "))
+		}
+	}
 	switch {
-	case sub == "history" && len(positional) <= 1 && *version == 0:
-	case sub == "show" && len(positional) == 1 && *version >= 0:
+	case sub == "history" && len(positional) <= 1 && *version == 0 && *at == "":
+	case sub == "show" && len(positional) == 1 && *version >= 0 && (*at == "" || *version == 0):
+	case sub == "diff" && len(positional) == 3 && *version == 0 && *at == "":
 	default:
 		flags.Usage()
 		return fmt.Errorf("%w: flows %s %s", errUsage, sub, strings.Join(positional, " "))
 	}
 
-	settings := storeSettings{
-		MongoURI:      envOr("MONGODB_URI", ""),
-		MongoDatabase: envOr("MONGODB_DATABASE", store.DefaultDatabase),
-		DataDir:       envOr("HANDOFF_DATA_DIR", "./data"),
-	}
-	if settings.MongoURI == "" {
-		// Reading must not leave an empty embedded store behind where
-		// the user merely looked in the wrong directory.
-		if _, err := os.Stat(settings.DataDir); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no data directory at %s, so nothing is recorded there; set HANDOFF_DATA_DIR to where `handoff serve` keeps its data, or MONGODB_URI", settings.DataDir)
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, flowsTimeout)
-	defer cancel()
-	db, closeStore, err := openStore(ctx, settings, stderr)
+	db, closeStore, err := openForReading(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
+	ctx, cancel := context.WithTimeout(ctx, flowsTimeout)
+	defer cancel()
 
-	if sub == "history" {
-		if len(positional) == 0 {
-			return listProcesses(ctx, db, stdout)
-		}
+	switch {
+	case sub == "history" && len(positional) == 0:
+		return listProcesses(ctx, db, stdout)
+	case sub == "history":
 		return history(ctx, db, positional[0], stdout, stderr)
+	case sub == "diff":
+		return diffVersions(ctx, db, positional[0], v1, v2, stdout)
+	case !atTime.IsZero():
+		return showAt(ctx, db, positional[0], atTime, stdout, stderr)
 	}
 	return show(ctx, db, positional[0], *version, stdout, stderr)
+}
+
+// parseAt reads -at: a date means the end of that day in UTC, so that
+// "what ran on 1 November" includes a change made that day.
+func parseAt(s string) (time.Time, error) {
+	if d, err := time.Parse(time.DateOnly, s); err == nil {
+		return d.Add(24*time.Hour - time.Nanosecond), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("-at %q: want a date (2026-11-01) or an RFC 3339 time (2026-11-01T09:00:00Z)", s)
+}
+
+// inForce returns the version of vs (newest first) in force at t: the last
+// one first seen by then; nil when none was.
+func inForce(vs []flows.DefinitionVersion, t time.Time) (cur, next *flows.DefinitionVersion) {
+	for i := range vs {
+		if !vs[i].FirstSeen.After(t) {
+			if i > 0 {
+				next = &vs[i-1]
+			}
+			return &vs[i], next
+		}
+	}
+	return nil, &vs[len(vs)-1]
+}
+
+func showAt(ctx context.Context, db *store.DB, process string, at time.Time, stdout, stderr io.Writer) error {
+	vs, err := versionsOf(ctx, db, process)
+	if err != nil {
+		return err
+	}
+	v, next := inForce(vs, at)
+	if v == nil {
+		return fmt.Errorf("no version of %s was in force at %s: the first, version %d, was first seen %s", process, formatSeen(at), next.Version, formatSeen(next.FirstSeen))
+	}
+	until := "still in force"
+	if next != nil {
+		until = "in force until " + formatSeen(next.FirstSeen)
+	}
+	fmt.Fprintf(stderr, "# %s version %d, %s, in force from %s, %s; from %s\n", v.Process, v.Version, shortHash(v.Hash), formatSeen(v.FirstSeen), until, v.Path)
+	_, err = io.WriteString(stdout, v.YAML)
+	return err
+}
+
+func diffVersions(ctx context.Context, db *store.DB, process string, v1, v2 int, stdout io.Writer) error {
+	var recs [2]*flows.DefinitionVersion
+	for i, n := range []int{v1, v2} {
+		v, err := db.DefinitionVersion(ctx, process, n)
+		if errors.Is(err, flows.ErrNotFound) {
+			vs, lerr := versionsOf(ctx, db, process)
+			if lerr != nil {
+				return lerr
+			}
+			return fmt.Errorf("%s has no version %d; it has versions 1 to %d", process, n, vs[0].Version)
+		}
+		if err != nil {
+			return err
+		}
+		recs[i] = v
+	}
+	label := func(v *flows.DefinitionVersion) string {
+		return fmt.Sprintf("%s version %d (%s, first seen %s)", v.Process, v.Version, shortHash(v.Hash), formatSeen(v.FirstSeen))
+	}
+	d, err := unifiedDiff(label(recs[0]), label(recs[1]), recs[0].YAML, recs[1].YAML)
+	if err != nil {
+		return err
+	}
+	if d == "" {
+		fmt.Fprintf(stdout, "%s versions %d and %d are the same.\n", process, v1, v2)
+		return nil
+	}
+	_, err = io.WriteString(stdout, d)
+	return err
 }
 
 // currentHashes returns the hash of each process file now in HANDOFF_FLOWS,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -172,5 +173,103 @@ func TestFlowsNoDataDir(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the command created %s: %v", missing, err)
+	}
+}
+
+func TestFlowsShowAtAndDiff(t *testing.T) {
+	dataDir := t.TempDir()
+	at := time.Date(2025, 3, 3, 9, 30, 0, 0, time.UTC)
+	v1, v2 := recordFlows(t, dataDir, at) // v2 first seen a day later
+	t.Setenv("MONGODB_URI", "")
+	t.Setenv("HANDOFF_DATA_DIR", dataDir)
+	t.Setenv("HANDOFF_FLOWS", t.TempDir())
+
+	for _, c := range []struct {
+		at      string
+		want    string
+		comment string
+	}{
+		{"2025-03-03", flowV1, "# errands version 1, " + v1.Source.Hash[:15] + ", in force from 2025-03-03 09:30 UTC, in force until 2025-03-04 09:30 UTC; from flows/errands.yml\n"},
+		// A date means the end of that day: v2 arrived during it.
+		{"2025-03-04", flowV2, "# errands version 2, " + v2.Source.Hash[:15] + ", in force from 2025-03-04 09:30 UTC, still in force; from flows/errands.yml\n"},
+		{"2025-03-04T09:29:59Z", flowV1, ""},
+		{"2026-11-01", flowV2, ""},
+	} {
+		out, errOut, err := runCmd(t, runFlows, "show", "errands", "--at", c.at)
+		if err != nil || out != c.want {
+			t.Errorf("show --at %s = %v\n%s\nwant\n%s", c.at, err, out, c.want)
+		}
+		if c.comment != "" && !strings.HasSuffix(errOut, c.comment) {
+			t.Errorf("show --at %s: stderr = %q, want it to end with %q", c.at, errOut, c.comment)
+		}
+	}
+	if _, _, err := runCmd(t, runFlows, "show", "errands", "--at", "2025-03-02"); err == nil ||
+		!strings.Contains(err.Error(), "no version of errands was in force at 2025-03-02 23:59 UTC: the first, version 1, was first seen 2025-03-03 09:30 UTC") {
+		t.Errorf("show --at before the first version = %v", err)
+	}
+
+	out, _, err := runCmd(t, runFlows, "diff", "errands", "1", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "--- errands version 1 (" + v1.Source.Hash[:15] + ", first seen 2025-03-03 09:30 UTC)\n" +
+		"+++ errands version 2 (" + v2.Source.Hash[:15] + ", first seen 2025-03-04 09:30 UTC)\n" +
+		"@@ -8,5 +8,5 @@\n" +
+		"       - {id: what, label: What, type: text, required: true}\n" +
+		"     steps:\n" +
+		"       - id: ok\n" +
+		"-        title: OK\n" +
+		"+        title: Boss says OK\n" +
+		"         reviewers: [user:U0BOSS]\n"
+	if out != want {
+		t.Errorf("diff printed\n%s\nwant\n%s", out, want)
+	}
+	if out, _, err := runCmd(t, runFlows, "diff", "errands", "2", "2"); err != nil || out != "errands versions 2 and 2 are the same.\n" {
+		t.Errorf("diff of a version with itself = %v %q", err, out)
+	}
+	if _, _, err := runCmd(t, runFlows, "diff", "errands", "1", "9"); err == nil || !strings.Contains(err.Error(), "errands has no version 9") {
+		t.Errorf("diff with a missing version = %v", err)
+	}
+	for _, args := range [][]string{{"diff", "errands", "1"}, {"diff", "errands", "one", "2"}, {"show", "errands", "--at", "soon"}, {"show", "errands", "--at", "2025-03-03", "--version", "1"}} {
+		if _, _, err := runCmd(t, runFlows, args...); !errors.Is(err, errUsage) {
+			t.Errorf("flows %v = %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestUnifiedDiff(t *testing.T) {
+	t.Parallel()
+	lines := func(n int, change map[int]string) string {
+		var b strings.Builder
+		for i := 1; i <= n; i++ {
+			if s, ok := change[i]; ok {
+				if s != "" {
+					b.WriteString(s + "\n")
+				}
+				continue
+			}
+			fmt.Fprintf(&b, "line %d\n", i)
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		name string
+		a, b string
+		want string
+	}{
+		{"equal", lines(5, nil), lines(5, nil), ""},
+		{"two hunks far apart", lines(20, nil), lines(20, map[int]string{2: "two", 18: ""}),
+			"--- a\n+++ b\n@@ -1,5 +1,5 @@\n line 1\n-line 2\n+two\n line 3\n line 4\n line 5\n" +
+				"@@ -15,6 +15,5 @@\n line 15\n line 16\n line 17\n-line 18\n line 19\n line 20\n"},
+		{"changes close together share a hunk", lines(12, nil), lines(12, map[int]string{3: "three", 8: "eight"}),
+			"--- a\n+++ b\n@@ -1,11 +1,11 @@\n line 1\n line 2\n-line 3\n+three\n line 4\n line 5\n line 6\n line 7\n-line 8\n+eight\n line 9\n line 10\n line 11\n"},
+		{"from nothing", "", "x\n", "--- a\n+++ b\n@@ -0,0 +1 @@\n+x\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := unifiedDiff("a", "b", c.a, c.b)
+			if err != nil || got != c.want {
+				t.Errorf("unifiedDiff = %v\n%s\nwant\n%s", err, got, c.want)
+			}
+		})
 	}
 }

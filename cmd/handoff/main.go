@@ -5,6 +5,9 @@
 //	handoff check [PATH]   validate flow files
 //	handoff plan WORKFLOW  show the route a request would take
 //	handoff digest         send the overdue digest now (--dry-run prints it)
+//	handoff flows ...      the recorded versions of process files
+//	handoff report         where requests wait and why
+//	handoff export         the audit trail
 //	handoff version        print the build's version
 //
 // Each subcommand lives in its own file and takes -h.
@@ -36,8 +39,10 @@ var commands = []command{
 	{"serve", "run the bot (the default when no command is given)", runServe},
 	{"check", "validate flow files and print every problem", runCheck},
 	{"plan", "show the route a request would take, without Slack", runPlan},
-	{"flows", "list and print the recorded versions of process files", runFlows},
 	{"digest", "send the overdue digest now, or print it with --dry-run", runDigest},
+	{"flows", "list, print and compare the recorded versions of process files", runFlows},
+	{"report", "where requests wait: per process, workflow, step and reviewer", runReport},
+	{"export", "write the audit trail as CSV or JSON lines", runExport},
 	{"version", "print the version of this build", runVersion},
 }
 

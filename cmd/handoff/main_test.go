@@ -51,9 +51,9 @@ func TestCheckShippedFlows(t *testing.T) {
 		t.Fatalf("check ../../flows: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
 	want := []*regexp.Regexp{
-		regexp.MustCompile(`^onboarding: 2 workflows \(new_hire via /request onboard, it_provisioning by handoff\), 5 steps, version sha256:[0-9a-f]{8}$`),
-		regexp.MustCompile(`^procurement: 2 workflows \(purchase via /request purchase, purchase_order by handoff\), 3 steps, version sha256:[0-9a-f]{8}$`),
-		regexp.MustCompile(`^timeoff: 1 workflow \(leave via /request timeoff\), 3 steps, version sha256:[0-9a-f]{8}$`),
+		regexp.MustCompile(`^onboarding: 2 workflows \(new_hire via /request onboard, it_provisioning by handoff\), 5 steps, owners U0HANNA, version sha256:[0-9a-f]{8}$`),
+		regexp.MustCompile(`^procurement: 2 workflows \(purchase via /request purchase, purchase_order by handoff\), 3 steps, owners U0PAULA, version sha256:[0-9a-f]{8}$`),
+		regexp.MustCompile(`^timeoff: 1 workflow \(leave via /request timeoff\), 3 steps, owners U0HANNA, version sha256:[0-9a-f]{8}$`),
 		regexp.MustCompile(`^directory \.\./\.\./directory\.example\.yml: 8 people with a manager$`),
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
