@@ -32,21 +32,6 @@ func people(processes []*flows.Process, dir *flows.DirectoryFile) []Person {
 			about[id] = nil
 		}
 	}
-	if dir != nil {
-		reports := map[string][]string{}
-		for u, m := range dir.Managers {
-			add(u, "")
-			reports[m] = append(reports[m], u)
-		}
-		for m, rs := range reports {
-			slices.Sort(rs)
-			names := make([]string, len(rs))
-			for i, r := range rs {
-				names[i] = nameOf(r)
-			}
-			add(m, "manager of "+strings.Join(names, ", "))
-		}
-	}
 	for _, p := range processes {
 		for _, role := range slices.Sorted(maps.Keys(p.Roles)) {
 			for _, u := range p.Roles[role] {
@@ -64,6 +49,24 @@ func people(processes []*flows.Process, dir *flows.DirectoryFile) []Person {
 					}
 				}
 			}
+		}
+	}
+	if dir != nil {
+		reports := map[string][]string{}
+		for u, m := range dir.Managers {
+			reports[m] = append(reports[m], u)
+		}
+		for _, m := range slices.Sorted(maps.Keys(reports)) {
+			rs := reports[m]
+			slices.Sort(rs)
+			names := make([]string, len(rs))
+			for i, r := range rs {
+				names[i] = nameOf(r)
+			}
+			add(m, "manager of "+strings.Join(names, ", "))
+		}
+		for _, u := range slices.Sorted(maps.Keys(dir.Managers)) {
+			add(u, "reports to "+nameOf(dir.Managers[u]))
 		}
 	}
 	out := make([]Person, 0, len(about))
