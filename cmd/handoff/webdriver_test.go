@@ -24,9 +24,9 @@ import (
 const elementKey = "element-6066-11e4-a52e-4f735466cecf"
 
 type browser struct {
-	t       testing.TB
-	base    string // chromedriver's session URL
-	client  *http.Client
+	t      testing.TB
+	base   string // chromedriver's session URL
+	client *http.Client
 }
 
 // findBrowser returns chromium and chromedriver, skipping the test when they
@@ -170,7 +170,10 @@ func (b *browser) logs() string {
 	return sb.String()
 }
 
-func (b *browser) open(url string) { b.t.Helper(); b.do("POST", "/url", map[string]string{"url": url}, nil) }
+func (b *browser) open(url string) {
+	b.t.Helper()
+	b.do("POST", "/url", map[string]string{"url": url}, nil)
+}
 
 // find waits for the element css selects and returns its reference.
 func (b *browser) find(css string) string {
