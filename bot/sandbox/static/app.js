@@ -22,6 +22,7 @@ const page = {
   seenEphemerals: null,  // ts of ephemerals already shown, per user load
   seenMessages: {},      // channel -> count the person has looked at
   modalKey: '',
+  clientErrors: {},      // what the page refuses before sending, as Slack's client does
   poll: null,            // AbortController of the running poll
   nowAt: 0,              // performance.now() when data.now was received
 };
@@ -376,6 +377,7 @@ function renderModal(modal) {
   const key = view.id + ' ' + view.hash;
   if (key !== page.modalKey) {
     page.modalKey = key;
+    page.clientErrors = {};
     $('#modal-title').textContent = view.title ? view.title.text : '';
     $('#modal-body').replaceChildren(renderBlocks(view.blocks || [], {modal: true}));
     $('#modal-submit').hidden = !view.submit;
@@ -386,8 +388,12 @@ function renderModal(modal) {
     const first = $('#modal-body input, #modal-body textarea, #modal-body select');
     if (first) first.focus();
   }
+  showErrors(Object.assign({}, page.clientErrors, modal.errors));
+}
+
+function showErrors(errors) {
   for (const box of document.querySelectorAll('#modal-body .bk-input')) {
-    const msg = (modal.errors || {})[box.dataset.block] || '';
+    const msg = errors[box.dataset.block] || '';
     box.classList.toggle('invalid', !!msg);
     box.querySelector('.error').textContent = msg;
   }
@@ -398,6 +404,7 @@ function renderInput(b) {
   box.dataset.block = b.block_id;
   const e = b.element || {};
   box.dataset.type = e.type;
+  box.dataset.optional = b.optional ? 'yes' : '';
   box.dataset.actionId = e.action_id;
   const id = 'in-' + b.block_id;
   const label = el('label');
@@ -453,6 +460,25 @@ function renderInput(b) {
   if (b.hint) box.append(el('div', 'hint', b.hint.text));
   box.append(el('div', 'error'));
   return box;
+}
+
+// checkModal finds what Slack's client refuses before it sends anything:
+// empty required inputs and numbers out of range.
+function checkModal() {
+  const errors = {};
+  for (const box of document.querySelectorAll('#modal-body .bk-input')) {
+    const input = box.querySelector('input, textarea, select');
+    if (!input) continue;
+    if (!box.dataset.optional && input.value.trim() === '') {
+      errors[box.dataset.block] = 'Please complete this required field.';
+    } else if (box.dataset.type === 'number_input' && input.value !== '') {
+      const v = Number(input.value);
+      if (!Number.isFinite(v)) errors[box.dataset.block] = 'Please enter a number.';
+      else if (input.min !== '' && v < Number(input.min)) errors[box.dataset.block] = 'Please enter a number of at least ' + input.min + '.';
+      else if (input.max !== '' && v > Number(input.max)) errors[box.dataset.block] = 'Please enter a number of at most ' + input.max + '.';
+    }
+  }
+  return errors;
 }
 
 // modalValues reads the modal's inputs into view state, as Slack sends it:
@@ -671,6 +697,11 @@ function start() {
   };
   $('#modal').onsubmit = (ev) => {
     ev.preventDefault();
+    page.clientErrors = checkModal();
+    if (Object.keys(page.clientErrors).length) {
+      showErrors(page.clientErrors);
+      return;
+    }
     const btn = $('#modal-submit');
     btn.disabled = true;
     post('submit', {view_id: $('#modal').dataset.view, values: modalValues()})
