@@ -1,11 +1,15 @@
 package sandbox
 
 import (
+	"fmt"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/handoffbot/handoff/bot/fakeslack"
 	"github.com/handoffbot/handoff/flows"
 )
 
@@ -85,5 +89,38 @@ func TestClockMovesOnlyForward(t *testing.T) {
 	real = real.Add(time.Minute)
 	if got, want := c.Now(), real.Add(4*time.Hour); !got.Equal(want) {
 		t.Errorf("a minute later: %v; want %v (the clock follows the real time)", got, want)
+	}
+}
+
+// BenchmarkState measures what each poll of the page costs: the state of one
+// person in a workspace where 20 people have 10 messages each and a process
+// channel holds 100.
+func BenchmarkState(b *testing.B) {
+	fake := fakeslack.New()
+	defer fake.Close()
+	blocks := `[{"type":"section","text":{"type":"mrkdwn","text":"<@U0ANN> asks you to approve: *Purchase request* · *Laptop*"}},` +
+		`{"type":"section","fields":[{"type":"mrkdwn","text":"*Item*\nLaptop"},{"type":"mrkdwn","text":"*Amount (USD)*\n2,500"}]},` +
+		`{"type":"actions","block_id":"actions","elements":[{"type":"button","action_id":"approve","value":"i:s:0","text":{"type":"plain_text","text":"Approve"}}]}]`
+	post := func(channel string) {
+		resp, err := http.PostForm(fake.APIURL()+"chat.postMessage", url.Values{"token": {"xoxb-x"}, "channel": {channel}, "blocks": {blocks}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	for u := range 20 {
+		for range 10 {
+			post(fmt.Sprintf("U0P%02d", u))
+		}
+	}
+	for range 100 {
+		post("C0PROCURE")
+	}
+	s := New(Config{Slack: fake, Clock: NewClock(time.Now), Now: time.Now})
+	b.ReportAllocs()
+	for b.Loop() {
+		if st := s.State("U0P07"); len(st.DM.Messages) != 10 {
+			b.Fatalf("state has %d DMs; want 10", len(st.DM.Messages))
+		}
 	}
 }

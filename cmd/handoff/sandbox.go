@@ -58,6 +58,11 @@ func serveSandbox(ctx context.Context, cfg Config, stdout, stderr io.Writer) err
 		defer os.RemoveAll(dir)
 		cfg.DataDir = dir
 	}
+	// Anyone who reaches the page can act as anyone: listen on this machine
+	// only, unless told otherwise.
+	if _, set := os.LookupEnv("HANDOFF_ADDR"); !set {
+		cfg.Addr = "localhost:3000"
+	}
 	if _, set := os.LookupEnv("MONGODB_DATABASE"); !set {
 		cfg.MongoDatabase = "handoff_sandbox"
 	}

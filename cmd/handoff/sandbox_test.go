@@ -171,6 +171,13 @@ return {header: q('.bk-header'), bold: q('.bk-section b'), mention: q('.bk-secti
 		t.Errorf("the Home tab as rendered (-want +got):\n%s", diff)
 	}
 
+	// The bot's answer to a slash command is ephemeral: it appears, then
+	// fades away.
+	b.typeInto("#command", "/request help")
+	b.click("#send")
+	b.findText("toasts", "You can start")
+	b.wait("the answer to fade away", `document.querySelectorAll('#toasts .toast').length === 0`)
+
 	// Opening the tab and choosing from the menu are signed requests the
 	// bot accepted.
 	b.choose("#pane select[data-action=more]", "cancel")

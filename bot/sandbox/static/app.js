@@ -112,6 +112,7 @@ function become(id) {
   page.modalKey = '';
   page.data = null;
   $('#pane').replaceChildren();
+  $('#toasts').replaceChildren(); // what was shown to the last person is theirs
   if (page.where === 'home') openHome();
   refresh();
 }
