@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/handoffbot/handoff/bot"
 )
 
 // newSandbox starts `handoff sandbox` as the README's first command does,
@@ -29,7 +27,8 @@ func newSandbox(t testing.TB) *sandboxApp {
 		Addr: "127.0.0.1:0", Flows: filepath.Join("..", "..", "flows"),
 		Directory: filepath.Join("..", "..", exampleDirectory),
 		MongoURI:  mongoURI, MongoDatabase: newDatabaseName(t), Replica: "sandbox-test",
-		LogLevel: "warn", pacing: bot.Unpaced(),
+		// Slack's pacing, as `handoff sandbox` runs.
+		LogLevel: "warn",
 	}
 	sb, err := startSandbox(context.Background(), cfg, time.Now, io.Discard)
 	if err != nil {
