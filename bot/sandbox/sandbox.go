@@ -19,6 +19,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -175,13 +176,7 @@ func (s *Sandbox) State(user string) State {
 	fake := s.cfg.Slack
 	st := State{User: user, People: s.people, Ephemerals: []Message{}}
 	st.DM = Channel{ID: fakeslack.DMChannel(user), Name: "Handoff", Messages: messages(fake.DM(user))}
-	ids := slices.Collect(func(yield func(string) bool) {
-		for id := range s.channels {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Collect(maps.Keys(s.channels))
 	for _, id := range fake.Channels() {
 		if !strings.HasPrefix(id, "D") && !slices.Contains(ids, id) {
 			ids = append(ids, id)
@@ -500,17 +495,16 @@ func (s *Sandbox) submit(ctx context.Context, req request) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stack := s.stacks[req.User]
 	delete(s.errs, req.ViewID)
 	switch out.Action {
 	case "":
-		s.stacks[req.User] = stack[:len(stack)-1]
+		s.stacks[req.User] = without(s.stacks[req.User], req.ViewID)
 	case "clear":
 		delete(s.stacks, req.User)
 	case "errors":
 		s.errs[req.ViewID] = out.Errors
 	case "push":
-		s.stacks[req.User] = append(stack, out.ViewID)
+		s.stacks[req.User] = append(s.stacks[req.User], out.ViewID)
 	}
 	return map[string]any{"outcome": out.Action, "errors": out.Errors}, nil
 }
@@ -531,10 +525,15 @@ func (s *Sandbox) closeView(_ context.Context, req request) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	stack := s.stacks[req.User]
-	s.stacks[req.User] = stack[:len(stack)-1]
+	s.stacks[req.User] = without(s.stacks[req.User], req.ViewID)
 	delete(s.errs, req.ViewID)
 	return nil, nil
+}
+
+// without is stack less the view id: the stack may have grown while the bot
+// was answering.
+func without(stack []string, id string) []string {
+	return slices.DeleteFunc(slices.Clone(stack), func(v string) bool { return v == id })
 }
 
 // openHome sends app_home_opened, as Slack does when the user opens the

@@ -158,6 +158,15 @@ func TestSandboxAPI(t *testing.T) {
 		t.Errorf("clicking a message that does not exist: %d; want 422", code)
 	}
 
+	// Cancel closes the form without a word to the bot.
+	sandboxCall(t, sb, "command", map[string]any{"user": "U0CARL", "text": "purchase"})
+	st = waitState(t, sb, "U0CARL", "Carl's form", func(s sandbox.State) bool { return s.Modal != nil })
+	must(t, json.Unmarshal(st.Modal.View, &view))
+	if code, out := sandboxCall(t, sb, "close", map[string]any{"user": "U0CARL", "view_id": view.ID}); code != http.StatusOK {
+		t.Fatalf("cancelling the form: %d %v", code, out)
+	}
+	waitState(t, sb, "U0CARL", "the form to close", func(s sandbox.State) bool { return s.Modal == nil })
+
 	// Opening the Home tab is a signed app_home_opened event.
 	if code, out := sandboxCall(t, sb, "home", map[string]any{"user": "U0ANN"}); code != http.StatusOK {
 		t.Errorf("opening the Home tab: %d %v", code, out)
