@@ -150,11 +150,12 @@ func dueWork(*App) func(context.Context) error {
 }
 
 // URL is where the page is, for people: localhost when the server listens
-// on every interface.
+// on every interface or was asked for localhost.
 func (s *sandboxApp) URL() string {
 	addr := s.app.listener.Addr().String()
 	host, port, err := net.SplitHostPort(addr)
-	if err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
+	asked, _, _ := net.SplitHostPort(s.app.cfg.Addr)
+	if err == nil && (host == "" || net.ParseIP(host).IsUnspecified() || asked == "localhost") {
 		addr = net.JoinHostPort("localhost", port)
 	}
 	return "http://" + addr + "/"
