@@ -213,3 +213,33 @@ func TestSandboxMrkdwn(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxShowsTheBotsFormErrors submits a form the bot refuses with
+// response_action errors, and looks for the bot's words by the field.
+func TestSandboxShowsTheBotsFormErrors(t *testing.T) {
+	b := startBrowser(t)
+	sb := newSandbox(t)
+	b.open(sb.URL())
+	b.choose("#who", "U0HANNA")
+	b.findText("title", "Hanna")
+	b.typeInto("#command", "/request onboard")
+	b.click("#send")
+	b.typeInto("#modal-body [data-block=name] input", "Zoe Example")
+	// A date input takes typing in the browser's locale; set it as a pick would.
+	b.eval(`const d = document.querySelector('#modal-body [data-block=start_date] input'); d.value = '2026-12-01'; return null;`, nil)
+	b.choose("#modal-body [data-block=team] select", "engineering")
+	b.choose("#modal-body [data-block=hiring_manager] select", "U0HANNA")
+	b.choose("#modal-body [data-block=contract] select", "permanent")
+	b.choose("#modal-body [data-block=laptop] select", "thinkpad")
+	b.click("#modal-submit")
+	b.findText("modal-body", "You can't approve your own request: pick someone else.")
+	var invalid string
+	b.eval(`return [...document.querySelectorAll('#modal-body .bk-input.invalid')].map((e) => e.dataset.block).join(',');`, &invalid)
+	if invalid != "hiring_manager" {
+		t.Errorf("fields marked invalid: %q; want hiring_manager", invalid)
+	}
+	b.choose("#modal-body [data-block=hiring_manager] select", "U0BOB")
+	b.click("#modal-submit")
+	b.wait("the form to close", `document.querySelector('#modal-layer').hidden`)
+	b.findText("pane", "Your request: New hire · Zoe Example")
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,9 +26,23 @@ import (
 const elementKey = "element-6066-11e4-a52e-4f735466cecf"
 
 type browser struct {
-	t      testing.TB
+	t      tester
 	base   string // chromedriver's session URL
 	client *http.Client
+}
+
+// tester is the part of testing.TB the client uses; launching the shared
+// browser uses one of its own.
+type tester interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+func (b *browser) check(err error) {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatalf("%v", err)
+	}
 }
 
 // findBrowser returns chromium and chromedriver, skipping the test when they
@@ -50,24 +66,68 @@ func findBrowser(t testing.TB) (chromium, driver string) {
 	return chromium, driver
 }
 
-// startBrowser starts chromedriver and a headless Chromium session, both
-// stopped when the test ends.
+// shared is one headless Chromium for every browser test of the binary:
+// starting one takes seconds. The tests run one at a time and each opens its
+// own sandbox, on its own port, so nothing of one is seen by the next.
+var shared struct {
+	once sync.Once
+	b    *browser
+	err  error
+	stop func()
+}
+
+// startBrowser returns the shared browser, started at its first use and
+// stopped by TestMain (stopSharedBrowser).
 func startBrowser(t testing.TB) *browser {
 	t.Helper()
 	chromium, driver := findBrowser(t)
+	shared.once.Do(func() { shared.b, shared.stop, shared.err = launchBrowser(chromium, driver) })
+	if shared.err != nil {
+		t.Fatalf("starting headless Chromium: %v", shared.err)
+	}
+	b := *shared.b
+	b.t = t
+	return &b
+}
+
+func stopSharedBrowser() {
+	if shared.stop != nil {
+		shared.stop()
+	}
+}
+
+// launchFailure carries a launch error out of the client's Fatalf.
+type launchFailure struct{ msg string }
+
+type launcher struct{}
+
+func (launcher) Helper() {}
+func (launcher) Fatalf(format string, args ...any) {
+	panic(launchFailure{fmt.Sprintf(format, args...)})
+}
+
+// launchBrowser starts chromedriver and a headless Chromium session; stop
+// ends both.
+func launchBrowser(chromium, driver string) (b *browser, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	if err != nil {
+		return nil, nil, err
+	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(driver, fmt.Sprintf("--port=%d", port), "--allowed-ips=127.0.0.1")
 	out, err := cmd.StdoutPipe()
-	must(t, err)
+	if err != nil {
+		return nil, nil, err
+	}
 	cmd.Stderr = cmd.Stdout
-	must(t, cmd.Start())
-	t.Cleanup(func() {
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	kill := func() {
 		cmd.Process.Kill()
 		cmd.Wait()
-	})
+	}
 	// chromedriver says when it listens; read up to that line instead of
 	// polling its port.
 	ready := make(chan error, 1)
@@ -84,11 +144,25 @@ func startBrowser(t testing.TB) *browser {
 	}()
 	select {
 	case err := <-ready:
-		must(t, err)
+		if err != nil {
+			kill()
+			return nil, nil, err
+		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("chromedriver did not start within 30s")
+		kill()
+		return nil, nil, errors.New("chromedriver did not start within 30s")
 	}
-	b := &browser{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), client: &http.Client{Timeout: 60 * time.Second}}
+	defer func() {
+		if v := recover(); v != nil {
+			f, ok := v.(launchFailure)
+			if !ok {
+				panic(v)
+			}
+			kill()
+			b, stop, err = nil, nil, errors.New(f.msg)
+		}
+	}()
+	b = &browser{t: launcher{}, base: fmt.Sprintf("http://127.0.0.1:%d", port), client: &http.Client{Timeout: 60 * time.Second}}
 	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
 		"browserName": "chrome",
 		"goog:chromeOptions": map[string]any{
@@ -102,10 +176,14 @@ func startBrowser(t testing.TB) *browser {
 	}
 	b.do("POST", "/session", caps, &session)
 	b.base += "/session/" + session.SessionID
-	t.Cleanup(func() { b.do("DELETE", "", nil, nil) })
 	// Finding an element waits for it to appear, in the browser.
 	b.do("POST", "/timeouts", map[string]any{"implicit": 15000, "script": 20000, "pageLoad": 30000}, nil)
-	return b
+	closing := *b
+	return b, func() {
+		defer kill()
+		defer func() { recover() }()
+		closing.do("DELETE", "", nil, nil)
+	}, nil
 }
 
 // do sends one WebDriver command and decodes its "value" into out.
@@ -114,17 +192,17 @@ func (b *browser) do(method, path string, body, out any) {
 	var r io.Reader
 	if body != nil {
 		j, err := json.Marshal(body)
-		must(b.t, err)
+		b.check(err)
 		r = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, b.base+path, r)
-	must(b.t, err)
+	b.check(err)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.client.Do(req)
-	must(b.t, err)
+	b.check(err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	must(b.t, err)
+	b.check(err)
 	var env struct {
 		Value json.RawMessage `json:"value"`
 	}
@@ -135,7 +213,7 @@ func (b *browser) do(method, path string, body, out any) {
 		b.t.Fatalf("WebDriver %s %s: %d %s%s", method, path, resp.StatusCode, truncateForLog(string(env.Value)), b.logs())
 	}
 	if out != nil {
-		must(b.t, json.Unmarshal(env.Value, out))
+		b.check(json.Unmarshal(env.Value, out))
 	}
 }
 
@@ -247,6 +325,6 @@ func (b *browser) screenshot() []byte {
 	var s string
 	b.do("GET", "/screenshot", nil, &s)
 	png, err := base64.StdEncoding.DecodeString(s)
-	must(b.t, err)
+	b.check(err)
 	return png
 }
