@@ -1,25 +1,49 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
 
 func TestConfigNamesWhatIsMissing(t *testing.T) {
-	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"} {
-		t.Setenv(k, "")
-	}
-	_, err := loadConfig()
-	if err == nil || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") || !strings.Contains(err.Error(), "SLACK_SIGNING_SECRET") {
-		t.Errorf("with no Slack settings: %v; want an error naming SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET", err)
-	}
-	t.Setenv("SLACK_BOT_TOKEN", "xoxb-1")
-	t.Setenv("SLACK_APP_TOKEN", "xoxb-wrong")
-	if _, err := loadConfig(); err == nil || !strings.Contains(err.Error(), "xapp-") {
-		t.Errorf("with a bot token as app token: %v; want an error saying it must start with xapp-", err)
-	}
-	t.Setenv("SLACK_APP_TOKEN", "xapp-1-x")
-	if c, err := loadConfig(); err != nil || c.Addr != ":3000" || c.Flows != "flows" || c.MongoDatabase != "handoff" {
-		t.Errorf("Socket Mode settings: %+v, %v; want accepted with the documented defaults", c, err)
+	slackVars := []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL"}
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		wantErr  []string // each must be in the error; nil: no error
+		sandbox  bool     // want errNoSlack: serve runs the sandbox
+		defaults bool     // check the documented defaults
+	}{
+		{name: "no Slack setting at all runs the sandbox", env: nil, sandbox: true},
+		{name: "only a bot token", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, wantErr: []string{"SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"}},
+		{name: "only a signing secret", env: map[string]string{"SLACK_SIGNING_SECRET": "s"}, wantErr: []string{"SLACK_BOT_TOKEN"}},
+		{name: "only an API URL", env: map[string]string{"SLACK_API_URL": "http://127.0.0.1:1/api/"}, wantErr: []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}},
+		{name: "a bot token as app token", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-wrong"}, wantErr: []string{"xapp-"}},
+		{name: "Socket Mode", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-x"}, defaults: true},
+		{name: "HTTP", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, defaults: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range slackVars {
+				t.Setenv(k, tc.env[k])
+			}
+			c, err := loadConfig()
+			switch {
+			case tc.sandbox:
+				if !errors.Is(err, errNoSlack) {
+					t.Errorf("loadConfig: %v; want errNoSlack, so that serve runs the sandbox", err)
+				}
+			case tc.wantErr != nil:
+				for _, w := range tc.wantErr {
+					if err == nil || !strings.Contains(err.Error(), w) {
+						t.Errorf("loadConfig: %v; want an error naming %s", err, w)
+					}
+				}
+			case err != nil:
+				t.Errorf("loadConfig: %v; want the settings accepted", err)
+			case tc.defaults && (c.Addr != ":3000" || c.Flows != "flows" || c.MongoDatabase != "handoff"):
+				t.Errorf("loadConfig: %+v; want the documented defaults", c)
+			}
+		})
 	}
 }

@@ -49,6 +49,7 @@ func TestMain(m *testing.M) {
 			defer srv.Close()
 			mongoURI = srv.URI()
 		}
+		defer stopSharedBrowser()
 		return m.Run()
 	}())
 }

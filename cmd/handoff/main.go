@@ -1,7 +1,8 @@
 // Command handoff is the Handoff Slack approval bot and its tools for flow
 // authors.
 //
-//	handoff [serve]        run the bot (the default)
+//	handoff [serve]        run the bot (the default; the sandbox without Slack settings)
+//	handoff sandbox        try the bot in a browser, without a Slack workspace
 //	handoff check [PATH]   validate flow files
 //	handoff plan WORKFLOW  show the route a request would take
 //	handoff digest         send the overdue digest now (--dry-run prints it)
@@ -37,6 +38,7 @@ type command struct {
 // write its file with a run function and add a line here.
 var commands = []command{
 	{"serve", "run the bot (the default when no command is given)", runServe},
+	{"sandbox", "try the bot in a browser, with a stand-in for Slack", runSandbox},
 	{"check", "validate flow files and print every problem", runCheck},
 	{"plan", "show the route a request would take, without Slack", runPlan},
 	{"digest", "send the overdue digest now, or print it with --dry-run", runDigest},

@@ -63,7 +63,14 @@ func loadConfig() (Config, error) {
 	return c, c.check()
 }
 
+// errNoSlack says that no Slack setting is given at all: serve runs the
+// sandbox then (sandbox.go).
+var errNoSlack = errors.New("no Slack settings")
+
 func (c Config) check() error {
+	if c.SlackBotToken == "" && c.SlackSigningSecret == "" && c.SlackAppToken == "" && c.SlackAPIURL == "" {
+		return errNoSlack
+	}
 	var missing []string
 	if c.SlackBotToken == "" {
 		missing = append(missing, "SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…)")
@@ -81,12 +88,15 @@ func (c Config) check() error {
 }
 
 // runServe runs the bot until it is interrupted.
-func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve", "Run the bot: Slack endpoints on HANDOFF_ADDR (or Socket Mode), reminders, and the outbox.\nSettings come from the environment; see the README.", stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig()
+	if errors.Is(err, errNoSlack) {
+		return serveSandbox(ctx, cfg, stdout, stderr)
+	}
 	if err != nil {
 		return err
 	}
