@@ -142,11 +142,10 @@ func startSandbox(ctx context.Context, cfg Config, now func() time.Time, stderr 
 }
 
 // dueWork is what the sandbox runs after the page moves time forward: the
-// reminder jobs that became due (nudges, escalations, the digest). It is nil
-// until the reminders scheduler is wired into App; then it returns the
-// scheduler's run-what-is-due method.
-func dueWork(*App) func(context.Context) error {
-	return nil
+// reminder jobs that became due (nudges, escalations, the digest), as the
+// scheduler would on its next tick.
+func dueWork(a *App) func(context.Context) error {
+	return a.scheduler.RunDue
 }
 
 // URL is where the page is, for people: localhost when the server listens
