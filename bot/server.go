@@ -272,7 +272,9 @@ func helpText(lib *flows.Library) string {
 	if n == 0 {
 		return "No workflow can be started with " + SlashCommand + " yet: ask your Handoff admin to add a `command:` to a workflow."
 	}
-	fmt.Fprintf(&b, "\nAnd: `%s status` (where your requests stand), `%s away @someone until YYYY-MM-DD` (hand your reviews over while you're away), `%s back`.", SlashCommand, SlashCommand, SlashCommand)
+	fmt.Fprintf(&b, "\nAnd: `%[1]s status` (where your requests stand), `%[1]s show <id>` (a whole case), "+
+		"`%[1]s away @someone until YYYY-MM-DD` (hand your reviews over while you're away), `%[1]s back`, "+
+		"`%[1]s report <process>` (for process owners).", SlashCommand)
 	return b.String()
 }
 

@@ -23,9 +23,9 @@ const (
 // escape makes user text safe inside mrkdwn: Slack treats only &, < and >
 // as control characters, and escaping them is enough to stop a form field
 // from mentioning <!channel> or forging a <link|label>.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func escape(s string) string { return escaper.Replace(s) }
+
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // truncate cuts s to at most n characters, marking the cut with an ellipsis.
 // It counts runes, as Slack does, and never splits an escape sequence.
@@ -35,10 +35,22 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)[:n-1]
 	cut := string(r)
-	if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
+	if i := strings.LastIndexByte(cut, '&'); i >= 0 && partialEscape(cut[i+1:]) {
 		cut = cut[:i] // do not leave half of "&amp;"
 	}
 	return cut + "…"
+}
+
+// partialEscape reports whether s, what follows the last '&' before a cut,
+// could be the start of an escape the cut split ("am" of "&amp;"). A raw
+// '&' followed by other text ("Q&A session") is kept.
+func partialEscape(s string) bool {
+	for _, e := range []string{"amp;", "lt;", "gt;"} {
+		if len(s) < len(e) && strings.HasPrefix(e, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // user mentions a Slack user; Slack shows the name in the reader's client.

@@ -39,6 +39,10 @@ func TestTruncate(t *testing.T) {
 	if got := truncate(escape(strings.Repeat("a", 8)+"<b"), 12); strings.Contains(got, "&l…") || strings.Contains(got, "&lt…") {
 		t.Errorf("truncate cut an escape in half: %q", got)
 	}
+	// A raw '&' is text like any other.
+	if got, want := truncate("Q&A session for the whole team", 12), "Q&A session…"; got != want {
+		t.Errorf("truncate(raw &) = %q, want %q", got, want)
+	}
 }
 
 func TestHumanize(t *testing.T) {

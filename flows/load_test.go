@@ -689,7 +689,7 @@ func TestParseProcurement(t *testing.T) {
 			OnApproved: []Handoff{{Start: "purchase_order"}},
 		}, {
 			ID: "purchase_order", Title: "Raise the purchase order",
-			Steps: []*Step{{ID: "raise_po", Title: "Raise po", Type: StepTask,
+			Steps: []*Step{{ID: "raise_po", Title: "Place the order", Type: StepTask,
 				Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "procurement"}}, Approvals: Approvals{N: 1},
 				SLA: Duration(24 * 3600e9), Line: 43}},
 		}},
