@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -186,8 +187,19 @@ func launchBrowser(chromium, driver string) (b *browser, stop func(), err error)
 	}, nil
 }
 
-// do sends one WebDriver command and decodes its "value" into out.
+// do sends one WebDriver command and decodes its "value" into out; a
+// WebDriver error fails the test.
 func (b *browser) do(method, path string, body, out any) {
+	b.t.Helper()
+	if code, answer := b.send(method, path, body, out); code != "" {
+		b.t.Fatalf("WebDriver %s %s: %s%s", method, path, answer, b.logs())
+	}
+}
+
+// send sends one WebDriver command and decodes its "value" into out. A
+// WebDriver error comes back as its code ("stale element reference") and
+// the answer, for the caller to judge.
+func (b *browser) send(method, path string, body, out any) (code, answer string) {
 	b.t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -210,11 +222,16 @@ func (b *browser) do(method, path string, body, out any) {
 		b.t.Fatalf("WebDriver %s %s: %d %s", method, path, resp.StatusCode, raw)
 	}
 	if resp.StatusCode != http.StatusOK {
-		b.t.Fatalf("WebDriver %s %s: %d %s%s", method, path, resp.StatusCode, truncateForLog(string(env.Value)), b.logs())
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(env.Value, &e)
+		return cmp.Or(e.Error, "unknown error"), fmt.Sprintf("%d %s", resp.StatusCode, truncateForLog(string(env.Value)))
 	}
 	if out != nil {
 		b.check(json.Unmarshal(env.Value, out))
 	}
+	return "", ""
 }
 
 func truncateForLog(s string) string {
@@ -275,7 +292,21 @@ func (b *browser) findBy(using, value string) string {
 
 func (b *browser) click(css string) {
 	b.t.Helper()
-	b.do("POST", "/element/"+b.find(css)+"/click", map[string]any{}, nil)
+	// The page redraws whenever the bot changes something, so the element
+	// found may be replaced by its redrawn twin before the click lands:
+	// find it again, as a person would look again.
+	var answer string
+	for range 5 {
+		var code string
+		code, answer = b.send("POST", "/element/"+b.find(css)+"/click", map[string]any{}, nil)
+		if code == "" {
+			return
+		}
+		if code != "stale element reference" {
+			break
+		}
+	}
+	b.t.Fatalf("WebDriver click on %s: %s%s", css, answer, b.logs())
 }
 
 // typeInto replaces the text of the input css selects with text.
