@@ -192,6 +192,38 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	return append(blocks, slack.NewActionBlock("details", detailsButton(r.in)))
 }
 
+// escalationBlocks tells one escalation contact of a step with
+// `escalation: notify` that round of the step passed its SLA: whose request,
+// who holds it and for how long. It has the Details button and nothing to
+// decide with: the contact is told, not asked. onBehalfOf is the contact the
+// reader stands in for while they are away, if any.
+func escalationBlocks(r request, stepID string, round int, onBehalfOf string) []slack.Block {
+	run := r.in.StepRun(stepID)
+	title := escape(stepTitle(r.w, stepID))
+	var blocks []slack.Block
+	if run != nil && r.in.State == flows.StateOpen && run.Status == flows.StepActive && run.Round == round && run.StartedAt != nil {
+		held := "nobody"
+		if p := run.Pending(); len(p) > 0 {
+			held = names(p, " and ")
+		}
+		blocks = append(blocks, section(fmt.Sprintf("⚠️ Overdue: %s's request %s has waited %s at *%s* with %s.",
+			user(r.in.Requester), r.subject(), humanize(r.now.Sub(*run.StartedAt)), title, held)))
+	} else {
+		blocks = append(blocks, section(fmt.Sprintf("⚠️ %s's request %s passed its deadline at *%s*, and has moved on since.",
+			user(r.in.Requester), r.subject(), title)))
+	}
+	meta := r.position(stepID) + " · submitted " + when(r.in.CreatedAt)
+	if run != nil && run.DueAt != nil {
+		meta = "due " + when(*run.DueAt) + " · " + meta
+	}
+	meta += " · you're told as its escalation contact; it isn't waiting on you"
+	if onBehalfOf != "" {
+		meta += " · on behalf of " + user(onBehalfOf) + ", who is away"
+	}
+	blocks = append(blocks, contextBlock(meta))
+	return append(blocks, slack.NewActionBlock("details", detailsButton(r.in)))
+}
+
 // reviewButtons are what a reviewer can do with a live step: decide it, or
 // hand it to someone else (or send it back, on an approval step).
 func reviewButtons(def *flows.Step, t target) []slack.BlockElement {

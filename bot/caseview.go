@@ -92,6 +92,13 @@ func mayView(in *flows.Instance, p *flows.Process, user string) bool {
 			}
 		}
 	}
+	// Escalation contacts who were told, not added, follow it too: their
+	// message's Details button opens it.
+	for _, e := range in.History {
+		if e.Action == flows.ActionEscalate && slices.Contains(strings.Split(e.Target, ","), user) {
+			return true
+		}
+	}
 	return false
 }
 
@@ -365,8 +372,11 @@ func eventLine(ev flows.Event) string {
 				to = append(to, u)
 			}
 		}
-		if len(to) == 0 {
+		switch {
+		case len(to) == 0:
 			return "⚠️ Past its SLA" + at
+		case ev.Reason == flows.EscalationNotified:
+			return "⚠️ Past its SLA; told " + names(to, ", ") + at
 		}
 		return "⚠️ Past its SLA; escalated to " + names(to, ", ") + at
 	}

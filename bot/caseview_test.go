@@ -188,6 +188,16 @@ func TestMayView(t *testing.T) {
 			t.Errorf("mayView(purchase, %s) = %v, want %v", c.user, got, c.want)
 		}
 	}
+	// An escalation contact who was only told of the overdue order may
+	// open it from that message.
+	order := entries[1].in.Clone()
+	if mayView(order, p, "UBOSS") {
+		t.Fatal("mayView(order, UBOSS) = true before UBOSS was told anything")
+	}
+	order.History = append(order.History, flows.Event{Action: flows.ActionEscalate, Step: "raise_po", Target: "UX,UBOSS", Reason: flows.EscalationNotified})
+	if !mayView(order, p, "UBOSS") {
+		t.Error("mayView(order, UBOSS) = false after UBOSS was told it is overdue; want true")
+	}
 }
 
 func TestOwnerHomeBlocks(t *testing.T) {
@@ -274,6 +284,7 @@ func TestEventLine(t *testing.T) {
 		{flows.Event{Action: flows.ActionReassign, Actor: "UA", Target: "UC"}, "➡️ <@UA> handed it to <@UC> " + w},
 		{flows.Event{Action: flows.ActionEscalate, Target: "UF1,UF2"}, "⚠️ Past its SLA; escalated to <@UF1>, <@UF2> " + w},
 		{flows.Event{Action: flows.ActionEscalate}, "⚠️ Past its SLA " + w},
+		{flows.Event{Action: flows.ActionEscalate, Target: "UF1", Reason: flows.EscalationNotified}, "⚠️ Past its SLA; told <@UF1> " + w},
 		{flows.Event{Action: flows.ActionNudge}, ""},
 		{flows.Event{Action: flows.ActionStartStep}, ""},
 	} {

@@ -357,6 +357,10 @@ func (d *Dispatcher) deliver(ctx context.Context, r request, e flows.Effect) (st
 			text += " for " + humanize(r.now.Sub(*run.StartedAt))
 		}
 		return "", nil, d.post(ctx, ref.Channel, text+".", nil, slack.MsgOptionTS(ref.TS), slack.MsgOptionBroadcast())
+	case flows.EffectNotifyEscalation:
+		// Kept under a key so that a redelivery edits rather than repeats.
+		key := flows.EscalationKey(e.Step, e.Round, e.User)
+		return d.postOrUpdate(ctx, key, in.Messages, e.User, "⚠️ Overdue: "+fallback(r), escalationBlocks(r, e.Step, e.Round, e.Note))
 	case flows.EffectStartWorkflow:
 		child, err := d.cfg.Service.StartHandoff(ctx, in, e.Workflow)
 		if err != nil {

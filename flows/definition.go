@@ -165,6 +165,7 @@ type Step struct {
 	SLA        Duration // 0: no deadline
 	Remind     Duration // remind_every; 0: no nudges
 	EscalateTo []Reviewer
+	Escalation Escalation // what happens to EscalateTo; empty means EscalationAdd
 
 	Line int // where the step is defined, for messages
 }
@@ -176,6 +177,21 @@ func (s *Step) Applies(v Values) (bool, error) {
 	}
 	return s.Condition.Eval(v)
 }
+
+// Escalation says what a step's escalate_to people get when the step passes
+// its SLA.
+type Escalation string
+
+// The escalation modes.
+const (
+	// EscalationAdd makes them reviewers of the step: they are asked, with
+	// the step's buttons, like its own reviewers. The default.
+	EscalationAdd Escalation = "add"
+	// EscalationNotify only tells them: a direct message that the request
+	// is overdue, who holds it and for how long. They are not asked to act
+	// and cannot decide the step.
+	EscalationNotify Escalation = "notify"
+)
 
 // ReviewerKind says how a reviewer reference resolves to people.
 type ReviewerKind string

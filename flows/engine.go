@@ -464,28 +464,47 @@ func (t *tx) handOverAbsent(cur *StepRun) {
 	}
 }
 
-// escalate marks the step in play overdue once its SLA has passed, asks the
-// escalation reviewers and tells the requester. It happens once per round.
+// escalate marks the step in play overdue once its SLA has passed, tells
+// the requester, and adds the escalation contacts as reviewers or, with
+// `escalation: notify`, only tells them. It happens once per round, so each
+// contact hears of it once. History names who was added or told.
 func (t *tx) escalate() error {
 	cur := t.in.CurrentStep()
 	if t.in.State != StateOpen || cur == nil || cur.DueAt == nil || t.now.Before(*cur.DueAt) || cur.Escalated {
 		return ErrStale
 	}
 	cur.Escalated = true
-	var added []string
+	notify := t.w.Steps[t.in.Current].Escalation == EscalationNotify
+	var reached []string
 	for _, as := range t.people.Escalation[cur.ID] {
-		if cur.Assignment(as.User) != nil || (as.User == t.in.Requester && !t.w.AllowSelfApproval) {
+		// Those asked already know, and the requester is told below.
+		if cur.Assignment(as.User) != nil || (as.User == t.in.Requester && (notify || !t.w.AllowSelfApproval)) {
+			continue
+		}
+		if slices.Contains(reached, as.User) {
+			continue
+		}
+		reached = append(reached, as.User)
+		if notify {
+			t.effect(Effect{Kind: EffectNotifyEscalation, Step: cur.ID, Round: cur.Round, User: as.User, Note: as.OnBehalfOf})
 			continue
 		}
 		cur.Assignees = append(cur.Assignees, Assignment{User: as.User, OnBehalfOf: as.OnBehalfOf, Escalation: true, AskedAt: t.now})
-		added = append(added, as.User)
 		t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: as.User})
 	}
-	t.event(Event{Action: ActionEscalate, Step: cur.ID, Target: strings.Join(added, ",")})
+	e := Event{Action: ActionEscalate, Step: cur.ID, Target: strings.Join(reached, ",")}
+	if notify {
+		e.Reason = EscalationNotified
+	}
+	t.event(e)
 	t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: string(ActionEscalate)})
 	t.effect(Effect{Kind: EffectRequesterStatus})
 	return nil
 }
+
+// EscalationNotified is the Reason of an escalation history entry whose
+// Target people were told rather than added as reviewers.
+const EscalationNotified = "notified"
 
 // enterFrom enters the first step at or after i whose condition holds,
 // skipping the others, or finishes the workflow when none is left.

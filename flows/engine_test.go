@@ -390,6 +390,82 @@ func TestEscalateOnce(t *testing.T) {
 	}
 }
 
+// TestEscalateNotify: with `escalation: notify` the escalation contacts are
+// told once each, and stay out of the step: they are not assignees, nobody
+// waits on them, and they cannot decide it.
+func TestEscalateNotify(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		contact []Assignee // the manager step's escalation people
+		want    []effectKey
+		target  string
+	}{
+		{"each contact told once",
+			[]Assignee{{User: "UFIN1"}, {User: "UFIN2"}, {User: "UFIN1"}},
+			[]effectKey{
+				{EffectNotifyEscalation, "manager", "UFIN1", ""},
+				{EffectNotifyEscalation, "manager", "UFIN2", ""},
+				{EffectNotifyRequester, "manager", "", "escalated"},
+				{EffectRequesterStatus, "", "", ""},
+			}, "UFIN1,UFIN2"},
+		{"a contact who is away: their stand-in is told for them",
+			[]Assignee{{User: "UDEL", OnBehalfOf: "UFIN1"}},
+			[]effectKey{
+				{EffectNotifyEscalation, "manager", "UDEL", "UFIN1"},
+				{EffectNotifyRequester, "manager", "", "escalated"},
+				{EffectRequesterStatus, "", "", ""},
+			}, "UDEL"},
+		{"the requester and those asked already are not told again",
+			[]Assignee{{User: "UANN"}, {User: "UMGR"}},
+			[]effectKey{
+				{EffectNotifyRequester, "manager", "", "escalated"},
+				{EffectRequesterStatus, "", "", ""},
+			}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := testProcess(t)
+			p.Workflows[0].Steps[0].Escalation = EscalationNotify
+			in := start(t, p, "5000")
+			pp := people(map[string][]string{"manager": {"UMGR"}, "finance": {"UFIN1", "UFIN2"}})
+			pp.Escalation["manager"] = tt.contact
+			at := t0.Add(25 * time.Hour)
+			tr, err := Apply(p, p.Workflows[0], in, Command{Action: ActionEscalate}, at, pp)
+			if err != nil {
+				t.Fatalf("escalate: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, effectKeys(tr.Effects)); diff != "" {
+				t.Errorf("effects (-want +got):\n%s", diff)
+			}
+			got := tr.Instance
+			last := got.History[len(got.History)-1]
+			if last.Action != ActionEscalate || last.Target != tt.target || last.Reason != EscalationNotified {
+				t.Errorf("history ends with %+v; want escalated, target %q, reason %q", last, tt.target, EscalationNotified)
+			}
+			if diff := cmp.Diff([]string{"UMGR"}, got.Waiting); diff != "" {
+				t.Errorf("waiting (-want +got):\n%s", diff)
+			}
+			if n := len(got.Steps[0].Assignees); n != 1 || !got.Steps[0].Escalated || got.DueAt != nil {
+				t.Errorf("%d assignees, escalated %v, due %v; want the manager alone, the step marked, nothing more due", n, got.Steps[0].Escalated, got.DueAt)
+			}
+			for _, c := range tt.contact {
+				if c.User == "UMGR" {
+					continue // the step's own reviewer
+				}
+				_, err := Apply(p, p.Workflows[0], got, Command{Action: ActionApprove, Actor: c.User, Step: "manager"}, at, pp)
+				if !errors.Is(err, ErrNotAssignee) && !errors.Is(err, ErrSelfApproval) {
+					t.Errorf("%s approving after being told: %v; want ErrNotAssignee", c.User, err)
+				}
+			}
+			if _, err := Apply(p, p.Workflows[0], got, Command{Action: ActionEscalate}, at.Add(time.Hour), pp); !errors.Is(err, ErrStale) {
+				t.Errorf("escalating twice: %v; want ErrStale", err)
+			}
+		})
+	}
+}
+
 func TestNobodyToReview(t *testing.T) {
 	t.Parallel()
 	p := testProcess(t)

@@ -264,8 +264,12 @@ const (
 	EffectNotifyRequester EffectKind = "notify_requester" // a new message to the requester (Note says why)
 	EffectAnnounce        EffectKind = "announce"         // the outcome, in the process channel
 	EffectNudge           EffectKind = "nudge"            // remind User of the step
-	EffectRefreshHome     EffectKind = "refresh_home"     // republish the App Home of each of Users (and User)
-	EffectStartWorkflow   EffectKind = "start_workflow"   // start Workflow in the same case (a handoff)
+	// EffectNotifyEscalation tells User, an escalation contact of a step
+	// with `escalation: notify`, that the step is overdue; Note names the
+	// contact User stands in for, when they are away.
+	EffectNotifyEscalation EffectKind = "notify_escalation"
+	EffectRefreshHome      EffectKind = "refresh_home"   // republish the App Home of each of Users (and User)
+	EffectStartWorkflow    EffectKind = "start_workflow" // start Workflow in the same case (a handoff)
 )
 
 // Effect is one thing to deliver after a transition is saved.
@@ -286,6 +290,12 @@ type Effect struct {
 type MessageRef struct {
 	Channel string `bson:"channel"`
 	TS      string `bson:"ts"`
+}
+
+// EscalationKey is the Messages key of the message telling user that round
+// of step passed its SLA.
+func EscalationKey(step string, round int, user string) string {
+	return "escalation:" + step + ":" + strconv.Itoa(round) + ":" + user
 }
 
 // StatusKey is the Messages key of the requester's status message.

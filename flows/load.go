@@ -1025,7 +1025,7 @@ func (d *decoder) options(n *yaml.Node) []string {
 	return out
 }
 
-var stepKeys = []string{"id", "title", "type", "when", "reviewers", "approvals", "sla", "remind_every", "escalate_to"}
+var stepKeys = []string{"id", "title", "type", "when", "reviewers", "approvals", "sla", "remind_every", "escalate_to", "escalation"}
 
 func (d *decoder) steps(n *yaml.Node, p *Process, w *Workflow) []*Step {
 	items, ok := d.list(n, "steps", "[{id: manager, reviewers: [manager]}]")
@@ -1110,7 +1110,29 @@ func (d *decoder) step(n *yaml.Node, p *Process, w *Workflow) *Step {
 			d.errorf(v, "escalate_to needs an sla: escalation happens when the step passes its SLA")
 		}
 	}
+	if v := o.get("escalation"); v != nil {
+		d.escalation(v, o, s)
+	}
 	return s
+}
+
+// escalation decodes what a step's escalate_to people get: add (the
+// default) or notify.
+func (d *decoder) escalation(v *yaml.Node, o object, s *Step) {
+	e, ok := d.text(v, "escalation")
+	if !ok {
+		return
+	}
+	switch Escalation(e) {
+	case EscalationAdd, EscalationNotify:
+		s.Escalation = Escalation(e)
+	default:
+		d.errorf(v, "escalation: unknown value %q; want add (escalate_to people become reviewers, the default) or notify (they are told, not asked to approve)", e)
+		return
+	}
+	if o.get("escalate_to") == nil {
+		d.errorf(v, "escalation says what escalate_to people get, but step %s has no escalate_to; add one, like `escalate_to: [role:finance]`, or remove escalation", orUnnamed(s.ID))
+	}
 }
 
 func (d *decoder) approvals(v *yaml.Node, s *Step, p *Process) {

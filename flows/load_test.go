@@ -391,6 +391,24 @@ workflows:
         reviewers: [manager]
         escalate_to: [role:finance] # ERROR: escalate_to needs an sla: escalation happens when the step passes its SLA
 `},
+		{"bad escalation", head + `  - id: w
+    command: w
+    steps:
+      - id: s
+        reviewers: [manager]
+        sla: 1d
+        escalate_to: [role:finance]
+        escalation: ping # ERROR: escalation: unknown value "ping"; want add (escalate_to people become reviewers, the default) or notify (they are told, not asked to approve)
+      - id: t
+        reviewers: [manager]
+        sla: 1d
+        escalation: notify # ERROR: escalation says what escalate_to people get, but step t has no escalate_to; add one, like ` + "`escalate_to: [role:finance]`" + `, or remove escalation
+      - id: u
+        reviewers: [manager]
+        sla: 1d
+        escalate_to: [role:finance]
+        escalation: [notify] # ERROR: escalation: want text, got a list
+`},
 
 		// Conditions.
 		{"condition that does not compile", head + `  - id: w

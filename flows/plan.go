@@ -355,7 +355,11 @@ func (r *Route) writeStep(pw *planWriter, indent string, n int, s RouteStep) {
 		pw.printf("%sreminders:  every %s while waiting\n", in, def.Remind)
 	}
 	if len(def.EscalateTo) > 0 {
-		pw.printf("%sescalation: when the sla passes, %s\n", in, describeResolved(s.Escalation))
+		how := "added as reviewers"
+		if def.Escalation == EscalationNotify {
+			how = "told; not asked to act"
+		}
+		pw.printf("%sescalation: when the sla passes, %s (%s)\n", in, describeResolved(s.Escalation), how)
 	}
 	if s.Problem != "" {
 		pw.printf("%s!! %s\n", in, s.Problem)
