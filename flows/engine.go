@@ -554,7 +554,7 @@ func (t *tx) enterStep(i int) error {
 	}
 	t.in.Current = i
 	t.in.State = StateOpen
-	t.event(Event{Action: ActionStartStep, Step: def.ID})
+	t.event(Event{Action: ActionStartStep, Step: def.ID, DueAt: run.DueAt})
 	for _, a := range run.Assignees {
 		t.effect(Effect{Kind: EffectAskReviewer, Step: def.ID, Round: run.Round, User: a.User})
 	}

@@ -249,6 +249,11 @@ type Event struct {
 	Reason            string    `bson:"reason,omitempty"`
 	Target            string    `bson:"target,omitempty"` // who a step was reassigned to, the workflow handed off to, an outcome
 	DefinitionVersion int       `bson:"definition_version"`
+	// DueAt is the step's deadline, on a step_started entry of a step
+	// with an SLA. The step's run keeps only its last round's deadline;
+	// this lets a report tell whether an earlier round, sent back for
+	// changes, was decided late.
+	DueAt *time.Time `bson:"due_at,omitempty"`
 }
 
 // EffectKind is what the Slack side has to do.

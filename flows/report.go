@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -209,6 +210,7 @@ func (b *ReportBuilder) Add(in *Instance) {
 		wf.cycle.Add(in.EndedAt.Sub(in.CreatedAt))
 	}
 
+	b.addEarlierRounds(in)
 	for i := range in.Steps {
 		run := &in.Steps[i]
 		if run.StartedAt == nil {
@@ -242,6 +244,85 @@ func (b *ReportBuilder) Add(in *Instance) {
 		}
 	}
 	b.addToCase(in, proc)
+}
+
+// addEarlierRounds counts the rounds of in's steps that ended with changes
+// requested and were entered again on resubmission. A step's run keeps only
+// its last round (counted from the run itself), so the earlier ones come
+// from the history: a step_started entry, the decisions on that step, then
+// the changes_requested entry that ended the round. Each such round counts
+// in the step's time to decision and, when its step_started entry carries
+// the deadline (history written before it did does not), in its SLA
+// figures; each decision in it counts in its reviewer's response time,
+// from the round's start or from when the reviewer was handed the step.
+func (b *ReportBuilder) addEarlierRounds(in *Instance) {
+	type round struct {
+		n     int // 1 for the step's first round
+		start time.Time
+		due   *time.Time
+		asked map[string]time.Time // reviewers asked after the start
+	}
+	if !slices.ContainsFunc(in.Steps, func(s StepRun) bool { return s.Round > 1 }) {
+		return // the common case: no step was sent back
+	}
+	rounds := map[string]*round{}
+	for _, e := range in.History {
+		if e.Step == "" {
+			continue
+		}
+		if e.Action == ActionStartStep {
+			n := 1
+			if r := rounds[e.Step]; r != nil {
+				n = r.n + 1
+			}
+			rounds[e.Step] = &round{n: n, start: e.At, due: e.DueAt}
+			continue
+		}
+		r := rounds[e.Step]
+		if r == nil {
+			continue
+		}
+		i := slices.IndexFunc(in.Steps, func(s StepRun) bool { return s.ID == e.Step })
+		if i < 0 || r.n >= in.Steps[i].Round {
+			continue // the last round: counted from the step's run
+		}
+		switch e.Action {
+		case ActionEscalate, ActionReassign:
+			for u := range strings.SplitSeq(e.Target, ",") {
+				if u != "" {
+					if r.asked == nil {
+						r.asked = map[string]time.Time{}
+					}
+					r.asked[u] = e.At
+				}
+			}
+		}
+		switch e.Action {
+		case ActionApprove, ActionRequestChanges, ActionReassign:
+			user := e.Actor
+			if user == "" && e.Action == ActionReassign {
+				user = e.OnBehalfOf // handed over because they were away
+			}
+			if user != "" {
+				asked, ok := r.asked[user]
+				if !ok {
+					asked = r.start
+				}
+				b.reviewer(user).response.Add(e.At.Sub(asked))
+			}
+		}
+		if e.Action != ActionRequestChanges {
+			continue
+		}
+		st := b.step(in, i)
+		st.decision.Add(e.At.Sub(r.start))
+		if r.due != nil {
+			st.WithSLA++
+			if e.At.After(*r.due) {
+				st.Breached++
+			}
+		}
+	}
 }
 
 // addWaiting counts what an open instance's current step holds now.

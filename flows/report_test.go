@@ -84,6 +84,10 @@ type expected struct {
 
 	cases, openCases, procOpen, procOverdue map[string]int
 	caseCycle                               map[string][]time.Duration
+
+	// kinds counts the cases of each shape seeded, so that a test can
+	// check that every shape it means to cover is there.
+	kinds map[string]int
 }
 
 func newExpected(since, now time.Time) *expected {
@@ -95,6 +99,7 @@ func newExpected(since, now time.Time) *expected {
 		response: d(), queue: m(), procQueue: map[string]map[string]int{}, overdue: m(),
 		wfStarted: m(), wfApproved: m(), wfRejected: m(), wfDone: m(), wfOpen: m(), wfCycle: d(),
 		cases: m(), openCases: m(), procOpen: m(), procOverdue: m(), caseCycle: d(),
+		kinds: m(),
 	}
 }
 
@@ -231,34 +236,57 @@ func seed(t *testing.T, n int, since time.Time) ([]*flows.Instance, *expected) {
 				w.wfStarted["timeoff/leave"]++
 				w.cases["timeoff"]++
 			}
-			if openAtManager {
-				s.stepOutcome(inWindow, key, 0, day, nil, at)
-				s.waitOn("timeoff", at, day, manager)
+			openCase := func() {
 				w.wfOpen["timeoff/leave"]++
 				w.procOpen["timeoff"]++
-				if now.Sub(at) > day {
-					w.procOverdue["timeoff"]++
-				}
 				if inWindow {
 					w.openCases["timeoff"]++
 				}
 				s.ins = append(s.ins, in)
+			}
+			// Some go back for changes first: that round counts on its
+			// own, and the step starts again on resubmission.
+			roundStart := at
+			if i%7 == 3 {
+				w.kinds["leave sent back"]++
+				dc := time.Duration(1+(i*5)%53) * time.Hour
+				in = s.apply(in, wf, flows.Command{Action: flows.ActionRequestChanges, Actor: manager, Step: "manager", Reason: "which days?"}, at.Add(dc), flows.People{})
+				s.stepOutcome(inWindow, key, dc, day, []string{manager}, at)
+				if i%4 == 1 { // still with the requester
+					w.kinds["leave waiting for resubmission"]++
+					openCase()
+					continue
+				}
+				roundStart = at.Add(dc + time.Duration(1+i%5)*time.Hour)
+				in = s.apply(in, wf, flows.Command{Action: flows.ActionResubmit, Actor: requester}, roundStart, one("manager", manager))
+			}
+			if openAtManager {
+				if roundStart != at {
+					w.kinds["leave open after resubmission"]++
+				}
+				s.stepOutcome(inWindow, key, 0, day, nil, roundStart)
+				s.waitOn("timeoff", roundStart, day, manager)
+				if now.Sub(roundStart) > day {
+					w.procOverdue["timeoff"]++
+				}
+				openCase()
 				continue
 			}
 			cmd := flows.Command{Action: flows.ActionApprove, Actor: manager, Step: "manager"}
 			if reject {
 				cmd = flows.Command{Action: flows.ActionReject, Actor: manager, Step: "manager", Reason: "busy week"}
 			}
-			in = s.apply(in, wf, cmd, at.Add(dm), flows.People{})
-			s.stepOutcome(inWindow, key, dm, day, []string{manager}, at)
+			end := roundStart.Add(dm)
+			in = s.apply(in, wf, cmd, end, flows.People{})
+			s.stepOutcome(inWindow, key, dm, day, []string{manager}, roundStart)
 			if inWindow {
 				if reject {
 					w.wfRejected["timeoff/leave"]++
 				} else {
 					w.wfApproved["timeoff/leave"]++
 				}
-				w.wfCycle["timeoff/leave"] = append(w.wfCycle["timeoff/leave"], dm)
-				w.caseCycle["timeoff"] = append(w.caseCycle["timeoff"], dm)
+				w.wfCycle["timeoff/leave"] = append(w.wfCycle["timeoff/leave"], end.Sub(at))
+				w.caseCycle["timeoff"] = append(w.caseCycle["timeoff"], end.Sub(at))
 			}
 			s.ins = append(s.ins, in)
 			continue
@@ -289,24 +317,58 @@ func seed(t *testing.T, n int, since time.Time) ([]*flows.Instance, *expected) {
 			}
 			s.ins = append(s.ins, in)
 		}
+		// Some purchases go back for changes once, a few twice; in some
+		// the manager first hands the round to a deputy, who sends it
+		// back: the deputy's response counts from the handover.
+		roundStart := at
+		rounds := 0
+		if i%7 == 4 {
+			rounds = 1
+		}
+		if i%49 == 4 {
+			rounds = 2
+		}
+		for r := range rounds {
+			w.kinds["purchase sent back"]++
+			key := "procurement/purchase/manager"
+			dc := time.Duration(2+(i*13+r)%61) * time.Hour
+			decider := manager
+			if i%5 == 4 {
+				w.kinds["purchase handed to a deputy, then sent back"]++
+				decider = "UDEP"
+				handed := roundStart.Add(time.Hour)
+				in = s.apply(in, wf, flows.Command{Action: flows.ActionReassign, Actor: manager, Step: "manager", To: decider}, handed, pp)
+				if inWindow {
+					w.response[manager] = append(w.response[manager], time.Hour)
+					w.response[decider] = append(w.response[decider], dc-time.Hour)
+				}
+				// The round counts; the responses are counted above.
+				s.stepOutcome(inWindow, key, dc, day, []string{}, roundStart)
+			} else {
+				s.stepOutcome(inWindow, key, dc, day, []string{manager}, roundStart)
+			}
+			in = s.apply(in, wf, flows.Command{Action: flows.ActionRequestChanges, Actor: decider, Step: "manager", Reason: "a quote, please"}, roundStart.Add(dc), pp)
+			roundStart = roundStart.Add(dc + 30*time.Minute)
+			in = s.apply(in, wf, flows.Command{Action: flows.ActionResubmit, Actor: requester}, roundStart, pp)
+		}
 		if openAtManager {
-			s.stepOutcome(inWindow, "procurement/purchase/manager", 0, day, nil, at)
-			s.waitOn("procurement", at, day, manager)
-			openCase(at, day)
+			s.stepOutcome(inWindow, "procurement/purchase/manager", 0, day, nil, roundStart)
+			s.waitOn("procurement", roundStart, day, manager)
+			openCase(roundStart, day)
 			continue
 		}
 		cmd := flows.Command{Action: flows.ActionApprove, Actor: manager, Step: "manager"}
 		if reject {
 			cmd = flows.Command{Action: flows.ActionReject, Actor: manager, Step: "manager", Reason: "=HYPERLINK(\"http://evil\")"}
 		}
-		in = s.apply(in, wf, cmd, at.Add(dm), pp)
-		s.stepOutcome(inWindow, "procurement/purchase/manager", dm, day, []string{manager}, at)
-		end := at.Add(dm)
+		end := roundStart.Add(dm)
+		in = s.apply(in, wf, cmd, end, pp)
+		s.stepOutcome(inWindow, "procurement/purchase/manager", dm, day, []string{manager}, roundStart)
 		if reject {
 			if inWindow {
 				w.wfRejected["procurement/purchase"]++
-				w.wfCycle["procurement/purchase"] = append(w.wfCycle["procurement/purchase"], dm)
-				w.caseCycle["procurement"] = append(w.caseCycle["procurement"], dm)
+				w.wfCycle["procurement/purchase"] = append(w.wfCycle["procurement/purchase"], end.Sub(at))
+				w.caseCycle["procurement"] = append(w.caseCycle["procurement"], end.Sub(at))
 			}
 			s.ins = append(s.ins, in)
 			continue
@@ -491,6 +553,11 @@ func TestReportOverSeededHistory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ins, want := seed(t, 400, tc.since)
+			for _, k := range []string{"leave sent back", "leave waiting for resubmission", "leave open after resubmission", "purchase sent back", "purchase handed to a deputy, then sent back"} {
+				if want.kinds[k] == 0 {
+					t.Errorf("the seeding made no case of the kind %q", k)
+				}
+			}
 			if tc.shuffle {
 				rng := rand.New(rand.NewPCG(7, 11))
 				rng.Shuffle(len(ins), func(i, j int) { ins[i], ins[j] = ins[j], ins[i] })
@@ -583,5 +650,73 @@ func TestSketchQuantiles(t *testing.T) {
 	var empty flows.Sketch
 	if empty.Quantile(0.5) != 0 || empty.Count() != 0 {
 		t.Error("an empty sketch reports a quantile")
+	}
+}
+
+// TestReportRoundsSentBack: a step sent back for changes counts each round,
+// and an earlier round's deadline comes from its step_started entry, which
+// history written before that entry carried it lacks.
+func TestReportRoundsSentBack(t *testing.T) {
+	t.Parallel()
+	p, err := flows.Parse("test.yml", []byte(reportTimeoff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := p.Workflow("leave")
+	at := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+	pp := one("manager", "UM")
+	in := func() *flows.Instance {
+		tr, err := flows.Start(p, wf, flows.StartRequest{ID: "L1", Requester: "UR", Values: flows.Values{"days": "2"}}, at, pp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := tr.Instance
+		for _, c := range []struct {
+			cmd flows.Command
+			at  time.Time
+		}{
+			{flows.Command{Action: flows.ActionRequestChanges, Actor: "UM", Step: "manager", Reason: "dates?"}, at.Add(30 * time.Hour)}, // past the 1d SLA
+			{flows.Command{Action: flows.ActionResubmit, Actor: "UR"}, at.Add(40 * time.Hour)},
+			{flows.Command{Action: flows.ActionRequestChanges, Actor: "UM", Step: "manager", Reason: "and cover?"}, at.Add(44 * time.Hour)},
+			{flows.Command{Action: flows.ActionResubmit, Actor: "UR"}, at.Add(50 * time.Hour)},
+			{flows.Command{Action: flows.ActionApprove, Actor: "UM", Step: "manager"}, at.Add(52 * time.Hour)},
+		} {
+			tr, err := flows.Apply(p, wf, in, c.cmd, c.at, pp)
+			if err != nil {
+				t.Fatalf("%s: %v", c.cmd.Action, err)
+			}
+			in = tr.Instance
+		}
+		return in
+	}()
+	withoutDeadlines := in.Clone()
+	for i := range withoutDeadlines.History {
+		withoutDeadlines.History[i].DueAt = nil
+	}
+	for _, tc := range []struct {
+		name              string
+		in                *flows.Instance
+		withSLA, breached int
+		decisions         []time.Duration // UM decided every round: also UM's responses
+	}{
+		{"deadlines in the history", in, 3, 1, []time.Duration{30 * time.Hour, 4 * time.Hour, 2 * time.Hour}},
+		// The last round's deadline is on the step's run.
+		{"history from before deadlines were kept", withoutDeadlines, 1, 0, []time.Duration{30 * time.Hour, 4 * time.Hour, 2 * time.Hour}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := flows.NewReportBuilder(time.Time{}, at.Add(100*time.Hour))
+			b.Add(tc.in)
+			r := b.Report()
+			if len(r.Steps) != 1 || len(r.Reviewers) != 1 {
+				t.Fatalf("report has %d steps and %d reviewers, want 1 and 1", len(r.Steps), len(r.Reviewers))
+			}
+			st := r.Steps[0]
+			checkStat(t, "time to decision", st.Decision, tc.decisions)
+			if st.WithSLA != tc.withSLA || st.Breached != tc.breached {
+				t.Errorf("%d of %d rounds breached the SLA, want %d of %d", st.Breached, st.WithSLA, tc.breached, tc.withSLA)
+			}
+			checkStat(t, "UM's response", r.Reviewers[0].Response, tc.decisions)
+		})
 	}
 }

@@ -1,6 +1,7 @@
 // Package store keeps Handoff's state in MongoDB through the official driver:
-// instances of workflows, the recorded versions of process definitions, and
-// the leases that keep replicas from doing a cron job twice.
+// instances of workflows, the recorded versions of process definitions and
+// when each came into force, and the leases that keep replicas from doing a
+// cron job twice.
 //
 // One instance is one document. A transition is one update of that document
 // whose filter names the version it was read at, so nothing needs a
@@ -31,6 +32,7 @@ const DefaultDatabase = "handoff"
 const (
 	instancesName   = "instances"
 	definitionsName = "definitions"
+	activationsName = "activations"
 	leasesName      = "leases"
 )
 
@@ -50,6 +52,7 @@ type DB struct {
 	client      *mongo.Client
 	instances   *mongo.Collection
 	definitions *mongo.Collection
+	activations *mongo.Collection
 	leases      *mongo.Collection
 
 	where  string     // hosts/database, for messages; never credentials
@@ -109,6 +112,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*DB, error
 		client:      client,
 		instances:   client.Database(database).Collection(instancesName),
 		definitions: client.Database(database).Collection(definitionsName),
+		activations: client.Database(database).Collection(activationsName),
 		leases:      client.Database(database).Collection(leasesName),
 		where:       where,
 	}
@@ -211,12 +215,16 @@ func indexes() map[string][]mongo.IndexModel {
 			{Keys: bson.D{{Key: "process", Value: 1}, {Key: "version", Value: -1}}, Options: options.Index().SetName("process_version").SetUnique(true)},
 			{Keys: bson.D{{Key: "process", Value: 1}, {Key: "hash", Value: 1}}, Options: options.Index().SetName("process_hash").SetUnique(true)},
 		},
+		activationsName: {
+			// RecordActivation's latest and Activations: process =, sort seq.
+			{Keys: bson.D{{Key: "process", Value: 1}, {Key: "seq", Value: -1}}, Options: options.Index().SetName("process_seq")},
+		},
 		// leases are found by _id only.
 	}
 }
 
 func (db *DB) createIndexes(ctx context.Context) error {
-	colls := map[string]*mongo.Collection{instancesName: db.instances, definitionsName: db.definitions}
+	colls := map[string]*mongo.Collection{instancesName: db.instances, definitionsName: db.definitions, activationsName: db.activations}
 	for name, models := range indexes() {
 		// Creating an index that exists with the same keys and options is
 		// a no-op, so this runs at every start. One at a time: FerretDB

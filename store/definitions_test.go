@@ -109,3 +109,101 @@ func TestRecordDefinitionRace(t *testing.T) {
 		t.Errorf("DefinitionVersions = %d versions, %v; want %d", len(list), err, len(contents))
 	}
 }
+
+// TestRecordActivation: a start with the version already in force records
+// nothing; a rollback to an earlier content is recorded, so the periods
+// show it back in force.
+func TestRecordActivation(t *testing.T) {
+	t.Parallel()
+	db := testDB(t).db
+	ctx := testCtx(t)
+	for _, step := range []struct {
+		version      int
+		at           time.Time
+		wantRecorded bool
+	}{
+		{1, t0, true}, // the first start after upgrading: what runs now
+		{1, t0.Add(time.Hour), false},
+		{2, t0.Add(2 * time.Hour), true},
+		{1, t0.Add(3 * time.Hour), true}, // a rollback
+		{1, t0.Add(4 * time.Hour), false},
+	} {
+		got, err := db.RecordActivation(ctx, "testproc", step.version, step.at)
+		if err != nil || got != step.wantRecorded {
+			t.Fatalf("RecordActivation(version %d at %s) = %v, %v; want %v", step.version, step.at, got, err, step.wantRecorded)
+		}
+	}
+	acts, err := db.Activations(ctx, "testproc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []flows.Activation{
+		{Process: "testproc", Version: 1, At: t0},
+		{Process: "testproc", Version: 2, At: t0.Add(2 * time.Hour)},
+		{Process: "testproc", Version: 1, At: t0.Add(3 * time.Hour)},
+	}
+	if !slices.EqualFunc(acts, want, func(a, b flows.Activation) bool {
+		return a.Process == b.Process && a.Version == b.Version && a.At.Equal(b.At)
+	}) {
+		t.Errorf("Activations = %+v, want %+v", acts, want)
+	}
+	if acts, err := db.Activations(ctx, "other"); err != nil || len(acts) != 0 {
+		t.Errorf("Activations(other) = %v, %v; want none", acts, err)
+	}
+}
+
+// TestRecordActivationRace: replicas starting together with the same file
+// record it once; with two files, each ends up recorded and the latest
+// activation is one of them, never a run of duplicates.
+func TestRecordActivationRace(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		versions []int // per replica, in turn
+		wantMax  int   // activations at most
+	}{
+		{"one file", []int{3}, 1},
+		{"old and new file", []int{1, 2}, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := testDB(t).db
+			const n = 12
+			var wg sync.WaitGroup
+			recorded := make([]bool, n)
+			for i := range n {
+				wg.Go(func() {
+					var err error
+					recorded[i], err = db.RecordActivation(testCtx(t), "testproc", tc.versions[i%len(tc.versions)], t0)
+					if err != nil {
+						t.Errorf("replica %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			acts, err := db.Activations(testCtx(t), "testproc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			nRecorded := 0
+			for _, r := range recorded {
+				if r {
+					nRecorded++
+				}
+			}
+			if len(acts) == 0 || len(acts) > tc.wantMax || len(acts) != nRecorded {
+				t.Fatalf("%d activations, %d replicas said they recorded one; want 1 to %d, the same", len(acts), nRecorded, tc.wantMax)
+			}
+			for i := 1; i < len(acts); i++ {
+				if acts[i].Version == acts[i-1].Version {
+					t.Errorf("activations %d and %d both record version %d", i-1, i, acts[i].Version)
+				}
+			}
+			for _, v := range tc.versions {
+				if !slices.ContainsFunc(acts, func(a flows.Activation) bool { return a.Version == v }) {
+					t.Errorf("version %d was never recorded as activated: %+v", v, acts)
+				}
+			}
+		})
+	}
+}

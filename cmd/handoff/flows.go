@@ -29,9 +29,10 @@ with it, and every request keeps the version it started on.
   handoff flows diff PROCESS V1 V2         what changed from version V1 to V2,
                                            as a unified diff
 
-A version is in force from when ` + "`handoff serve`" + ` first ran with it until the
-next version's first run. The version of the file now in HANDOFF_FLOWS
-(default: flows) is marked with *. All of them only read: they work beside a running ` + "`handoff serve`" + `, sharing its
+A version is in force from when a ` + "`handoff serve`" + ` started with it until one
+started with another (a rollback to an earlier file brings its version back
+in force); history lists these periods under the versions. The version of
+the file now in HANDOFF_FLOWS (default: flows) is marked with *. All of them only read: they work beside a running ` + "`handoff serve`" + `, sharing its
 embedded store. Store settings: MONGODB_URI, MONGODB_DATABASE, HANDOFF_DATA_DIR.`
 
 // flowsTimeout bounds a flows command, including starting the embedded
@@ -114,34 +115,48 @@ func parseAt(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("-at %q: want a date (2026-11-01) or an RFC 3339 time (2026-11-01T09:00:00Z)", s)
 }
 
-// inForce returns the version of vs (newest first) in force at t: the last
-// one first seen by then; nil when none was.
-func inForce(vs []flows.DefinitionVersion, t time.Time) (cur, next *flows.DefinitionVersion) {
+// periodsOf returns process's versions (newest first) and when each was in
+// force (oldest first), or an error naming the processes that have versions.
+func periodsOf(ctx context.Context, db *store.DB, process string) ([]flows.DefinitionVersion, []flows.Period, error) {
+	vs, err := versionsOf(ctx, db, process)
+	if err != nil {
+		return nil, nil, err
+	}
+	acts, err := db.Activations(ctx, process)
+	if err != nil {
+		return nil, nil, err
+	}
+	return vs, flows.Periods(vs, acts), nil
+}
+
+// versionNumbered returns the version numbered n of vs.
+func versionNumbered(vs []flows.DefinitionVersion, n int) *flows.DefinitionVersion {
 	for i := range vs {
-		if !vs[i].FirstSeen.After(t) {
-			if i > 0 {
-				next = &vs[i-1]
-			}
-			return &vs[i], next
+		if vs[i].Version == n {
+			return &vs[i]
 		}
 	}
-	return nil, &vs[len(vs)-1]
+	return nil
 }
 
 func showAt(ctx context.Context, db *store.DB, process string, at time.Time, stdout, stderr io.Writer) error {
-	vs, err := versionsOf(ctx, db, process)
+	vs, periods, err := periodsOf(ctx, db, process)
 	if err != nil {
 		return err
 	}
-	v, next := inForce(vs, at)
+	p := flows.PeriodAt(periods, at)
+	if p == nil {
+		return fmt.Errorf("no version of %s was in force at %s: the first, version %d, came into force %s", process, formatSeen(at), periods[0].Version, formatSeen(periods[0].From))
+	}
+	v := versionNumbered(vs, p.Version)
 	if v == nil {
-		return fmt.Errorf("no version of %s was in force at %s: the first, version %d, was first seen %s", process, formatSeen(at), next.Version, formatSeen(next.FirstSeen))
+		return fmt.Errorf("%s version %d was in force at %s, but the version itself is not recorded", process, p.Version, formatSeen(at))
 	}
 	until := "still in force"
-	if next != nil {
-		until = "in force until " + formatSeen(next.FirstSeen)
+	if !p.Until.IsZero() {
+		until = "in force until " + formatSeen(p.Until)
 	}
-	fmt.Fprintf(stderr, "# %s version %d, %s, in force from %s, %s; from %s\n", v.Process, v.Version, shortHash(v.Hash), formatSeen(v.FirstSeen), until, v.Path)
+	fmt.Fprintf(stderr, "# %s version %d, %s, in force from %s, %s; from %s\n", v.Process, v.Version, shortHash(v.Hash), formatSeen(p.From), until, v.Path)
 	_, err = io.WriteString(stdout, v.YAML)
 	return err
 }
@@ -224,7 +239,7 @@ func listProcesses(ctx context.Context, db *store.DB, stdout io.Writer) error {
 }
 
 func history(ctx context.Context, db *store.DB, process string, stdout, stderr io.Writer) error {
-	vs, err := versionsOf(ctx, db, process)
+	vs, periods, err := periodsOf(ctx, db, process)
 	if err != nil {
 		return err
 	}
@@ -240,6 +255,17 @@ func history(ctx context.Context, db *store.DB, process string, stdout, stderr i
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	// When each was in force, newest first: a rollback shows as an
+	// earlier version in force again.
+	fmt.Fprintln(stdout)
+	for i := len(periods) - 1; i >= 0; i-- {
+		p := periods[i]
+		if p.Until.IsZero() {
+			fmt.Fprintf(stdout, "version %d in force from %s, still in force\n", p.Version, formatSeen(p.From))
+		} else {
+			fmt.Fprintf(stdout, "version %d in force from %s to %s\n", p.Version, formatSeen(p.From), formatSeen(p.Until))
+		}
 	}
 	switch {
 	case marked:

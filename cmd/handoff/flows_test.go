@@ -84,7 +84,11 @@ func TestFlowsHistoryAndShow(t *testing.T) {
 	}
 	want := "   VERSION  HASH             FIRST SEEN            PATH\n" +
 		"   2        " + v2.Source.Hash[:15] + "  2025-03-04 09:30 UTC  flows/errands.yml\n" +
-		"*  1        " + v1.Source.Hash[:15] + "  2025-03-03 09:30 UTC  flows/errands.yml\n"
+		"*  1        " + v1.Source.Hash[:15] + "  2025-03-03 09:30 UTC  flows/errands.yml\n" +
+		"\n" +
+		// Recorded before activations were: in force from when first seen.
+		"version 2 in force from 2025-03-04 09:30 UTC, still in force\n" +
+		"version 1 in force from 2025-03-03 09:30 UTC to 2025-03-04 09:30 UTC\n"
 	if out != want {
 		t.Errorf("history printed\n%s\nwant\n%s", out, want)
 	}
@@ -204,7 +208,7 @@ func TestFlowsShowAtAndDiff(t *testing.T) {
 		}
 	}
 	if _, _, err := runCmd(t, runFlows, "show", "errands", "--at", "2025-03-02"); err == nil ||
-		!strings.Contains(err.Error(), "no version of errands was in force at 2025-03-02 23:59 UTC: the first, version 1, was first seen 2025-03-03 09:30 UTC") {
+		!strings.Contains(err.Error(), "no version of errands was in force at 2025-03-02 23:59 UTC: the first, version 1, came into force 2025-03-03 09:30 UTC") {
 		t.Errorf("show --at before the first version = %v", err)
 	}
 
@@ -234,6 +238,81 @@ func TestFlowsShowAtAndDiff(t *testing.T) {
 		if _, _, err := runCmd(t, runFlows, args...); !errors.Is(err, errUsage) {
 			t.Errorf("flows %v = %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestFlowsRollback: starts of `handoff serve` with v1, v2, then v1 again
+// (a rollback) and a restart; show --at and history tell that v1 came back.
+func TestFlowsRollback(t *testing.T) {
+	dataDir := t.TempDir()
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 9, 30, 0, 0, time.UTC) }
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, embedded.Config{Dir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, srv.URI(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &App{db: db, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var v1, v2 *flows.Process
+	for _, start := range []struct {
+		yaml string
+		at   time.Time
+	}{{flowV1, day(3)}, {flowV2, day(4)}, {flowV1, day(6)}, {flowV1, day(7)}} {
+		p, err := flows.Parse("flows/errands.yml", []byte(start.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.recordVersions(ctx, []*flows.Process{p}, start.at); err != nil {
+			t.Fatal(err)
+		}
+		if start.yaml == flowV1 {
+			v1 = p
+		} else {
+			v2 = p
+		}
+	}
+	db.Close(ctx)
+	srv.Close()
+	t.Setenv("MONGODB_URI", "")
+	t.Setenv("HANDOFF_DATA_DIR", dataDir)
+	t.Setenv("HANDOFF_FLOWS", t.TempDir())
+
+	for _, c := range []struct {
+		at      string
+		want    string
+		comment string
+	}{
+		{"2025-03-03", flowV1, "# errands version 1, " + v1.Source.Hash[:15] + ", in force from 2025-03-03 09:30 UTC, in force until 2025-03-04 09:30 UTC; from flows/errands.yml\n"},
+		{"2025-03-05", flowV2, "# errands version 2, " + v2.Source.Hash[:15] + ", in force from 2025-03-04 09:30 UTC, in force until 2025-03-06 09:30 UTC; from flows/errands.yml\n"},
+		// Back to version 1; the restart on the 7th changes nothing.
+		{"2025-03-06", flowV1, "# errands version 1, " + v1.Source.Hash[:15] + ", in force from 2025-03-06 09:30 UTC, still in force; from flows/errands.yml\n"},
+		{"2025-03-09", flowV1, "# errands version 1, " + v1.Source.Hash[:15] + ", in force from 2025-03-06 09:30 UTC, still in force; from flows/errands.yml\n"},
+	} {
+		out, errOut, err := runCmd(t, runFlows, "show", "errands", "--at", c.at)
+		if err != nil || out != c.want {
+			t.Errorf("show --at %s = %v\n%s\nwant\n%s", c.at, err, out, c.want)
+		}
+		if !strings.HasSuffix(errOut, c.comment) {
+			t.Errorf("show --at %s: stderr = %q, want it to end with %q", c.at, errOut, c.comment)
+		}
+	}
+
+	out, errOut, err := runCmd(t, runFlows, "history", "errands")
+	if err != nil {
+		t.Fatalf("history: %v\n%s", err, errOut)
+	}
+	want := "  VERSION  HASH             FIRST SEEN            PATH\n" +
+		"  2        " + v2.Source.Hash[:15] + "  2025-03-04 09:30 UTC  flows/errands.yml\n" +
+		"  1        " + v1.Source.Hash[:15] + "  2025-03-03 09:30 UTC  flows/errands.yml\n" +
+		"\n" +
+		"version 1 in force from 2025-03-06 09:30 UTC, still in force\n" +
+		"version 2 in force from 2025-03-04 09:30 UTC to 2025-03-06 09:30 UTC\n" +
+		"version 1 in force from 2025-03-03 09:30 UTC to 2025-03-04 09:30 UTC\n"
+	if out != want {
+		t.Errorf("history printed\n%s\nwant\n%s", out, want)
 	}
 }
 

@@ -215,7 +215,9 @@ func slackOptions(cfg Config) []slack.Option {
 }
 
 // recordVersions stores each process file's content as a definition version
-// when it is new, and notes the version on the process.
+// when it is new, notes the version on the process, and records it as in
+// force from now when it is not already (a new file, or a rollback to an
+// earlier one), for `handoff flows show --at`.
 func (a *App) recordVersions(ctx context.Context, processes []*flows.Process, now time.Time) error {
 	for _, p := range processes {
 		v, created, err := a.db.RecordDefinition(ctx, p, now)
@@ -225,6 +227,14 @@ func (a *App) recordVersions(ctx context.Context, processes []*flows.Process, no
 		p.Version = v
 		if created {
 			a.log.Info("recorded a new definition version", "process", p.Name, "version", v, "hash", p.Source.Hash)
+		}
+		activated, err := a.db.RecordActivation(ctx, p.Name, v, now)
+		if err != nil {
+			return fmt.Errorf("recording the definition of %s: %w", p.Name, err)
+		}
+		if activated && !created {
+			// A rollback, or the first start that records activations.
+			a.log.Info("recorded the definition version in force", "process", p.Name, "version", v)
 		}
 	}
 	return nil
