@@ -26,8 +26,10 @@ type Outbox interface {
 	// nil, records the message it posted under key; both only while holder
 	// still has the claim.
 	Delivered(ctx context.Context, id, holder, effectID, key string, ref *flows.MessageRef) error
-	// ReleaseOutbox gives up the claim.
-	ReleaseOutbox(ctx context.Context, id, holder string, seenVersion int64) error
+	// ReleaseOutbox gives up the claim; more is true when effects are
+	// still waiting (added by a transition since the claim, perhaps on
+	// another replica, which could not deliver them while it was held).
+	ReleaseOutbox(ctx context.Context, id, holder string, seenVersion int64) (more bool, err error)
 }
 
 // DispatcherConfig is what a Dispatcher needs.
@@ -215,12 +217,21 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 	if err != nil || !ok {
 		return err
 	}
+	delivered := false
 	defer func() {
 		// Release even when ctx ended, so another replica need not wait.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := d.store.ReleaseOutbox(rctx, id, holder, in.Version); err != nil {
+		more, err := d.store.ReleaseOutbox(rctx, id, holder, in.Version)
+		if err != nil {
 			d.log.Warn("releasing the outbox claim", "instance_id", id, "err", err)
+		}
+		if more && delivered {
+			// A transition came in while this replica held the claim: its
+			// effects are for us now, not for the next scan. (After a
+			// failure they wait for the scan, so that a Slack outage is
+			// not retried in a tight loop.)
+			d.Kick(id)
 		}
 	}()
 	p, w, err := d.cfg.Service.Definition(ctx, in)
@@ -249,6 +260,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 		}
 		d.cfg.Metrics.delivered(e.Kind, d.cfg.Clock.Now().Sub(e.CreatedAt))
 	}
+	delivered = true
 	return nil
 }
 

@@ -153,11 +153,13 @@ func (db *DB) Delivered(ctx context.Context, id, holder, effectID string, msg *M
 
 // ReleaseOutbox ends holder's claim on instance id. If the instance is
 // still at seenVersion (the version ClaimOutbox returned) and its outbox is
-// empty, it also clears the mark that lists it in Undelivered; a transition
-// since then has added effects and set the mark again, so nothing is lost.
-// A claim that was lost already returns an error wrapping
-// flows.ErrConflict.
-func (db *DB) ReleaseOutbox(ctx context.Context, id, holder string, seenVersion int64) error {
+// empty, it also clears the mark that lists it in Undelivered. Otherwise
+// effects are left, or a transition since then added some and set the mark
+// again: nothing is lost, and more reports it, so that the caller can
+// deliver again at once rather than at the next scan (another replica's
+// transition found the claim taken and could not). A claim that was lost
+// already returns an error wrapping flows.ErrConflict.
+func (db *DB) ReleaseOutbox(ctx context.Context, id, holder string, seenVersion int64) (more bool, err error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 
@@ -167,20 +169,19 @@ func (db *DB) ReleaseOutbox(ctx context.Context, id, holder string, seenVersion 
 	ok, err := db.updateIf(ctx, db.instances, id, done,
 		bson.D{{Key: "$unset", Value: endClaim}, {Key: "$set", Value: bson.D{{Key: pendingField, Value: false}}}})
 	if err != nil {
-		return fmt.Errorf("releasing outbox of %s: %w", id, err)
+		return false, fmt.Errorf("releasing outbox of %s: %w", id, err)
 	}
 	if ok {
-		return nil
+		return false, nil
 	}
-	// Effects are left, or a transition came in: keep the mark.
 	ok, err = db.updateIf(ctx, db.instances, id, held, bson.D{{Key: "$unset", Value: endClaim}})
 	if err != nil {
-		return fmt.Errorf("releasing outbox of %s: %w", id, err)
+		return false, fmt.Errorf("releasing outbox of %s: %w", id, err)
 	}
 	if !ok {
-		return fmt.Errorf("releasing outbox of %s: claim of %s lost: %w", id, holder, flows.ErrConflict)
+		return false, fmt.Errorf("releasing outbox of %s: claim of %s lost: %w", id, holder, flows.ErrConflict)
 	}
-	return nil
+	return true, nil
 }
 
 // drained holds while holder has the claim, the instance is at version

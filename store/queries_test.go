@@ -192,8 +192,8 @@ func TestClaimOutbox(t *testing.T) {
 		t.Fatalf("Delivered(b, e2) without the claim = %v; want ErrConflict", err)
 	}
 	// a releases with e2 still waiting: the mark stays.
-	if err := db.ReleaseOutbox(ctx, "O1", "replica-a", in.Version); err != nil {
-		t.Fatal(err)
+	if more, err := db.ReleaseOutbox(ctx, "O1", "replica-a", in.Version); err != nil || !more {
+		t.Fatalf("ReleaseOutbox(a) with e2 left = %v, %v; want more", more, err)
 	}
 	if got, _ := db.Undelivered(ctx, 10); !cmp.Equal(got, []string{"O1"}) {
 		t.Errorf("Undelivered with e2 left = %v, want [O1]", got)
@@ -211,8 +211,8 @@ func TestClaimOutbox(t *testing.T) {
 	if err := db.Delivered(ctx, "O1", "replica-a", "e2", nil); !errors.Is(err, flows.ErrConflict) {
 		t.Errorf("Delivered by the old holder = %v; want ErrConflict", err)
 	}
-	if err := db.ReleaseOutbox(ctx, "O1", "replica-b", in.Version); err != nil {
-		t.Fatal(err)
+	if more, err := db.ReleaseOutbox(ctx, "O1", "replica-b", in.Version); err != nil || more {
+		t.Fatalf("ReleaseOutbox(b) after delivering everything = %v, %v; want no more", more, err)
 	}
 	got, err := db.Instance(ctx, "O1")
 	if err != nil {
@@ -233,7 +233,7 @@ func TestClaimOutbox(t *testing.T) {
 			t.Errorf("%s left after release: %v", k, doc)
 		}
 	}
-	if err := db.ReleaseOutbox(ctx, "O1", "replica-b", in.Version); !errors.Is(err, flows.ErrConflict) {
+	if _, err := db.ReleaseOutbox(ctx, "O1", "replica-b", in.Version); !errors.Is(err, flows.ErrConflict) {
 		t.Errorf("ReleaseOutbox twice = %v; want ErrConflict", err)
 	}
 
@@ -268,8 +268,8 @@ func TestReleaseOutboxKeepsMarkAfterTransition(t *testing.T) {
 	if _, err := svc.Act(ctx, in.ID, flows.Command{Action: flows.ActionApprove, Actor: "U01", Step: "all_of_them"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.ReleaseOutbox(ctx, in.ID, "d", claimed.Version); err != nil {
-		t.Fatal(err)
+	if more, err := e.db.ReleaseOutbox(ctx, in.ID, "d", claimed.Version); err != nil || !more {
+		t.Fatalf("ReleaseOutbox after a transition = %v, %v; want more", more, err)
 	}
 	if got, _ := e.db.Undelivered(ctx, 10); !cmp.Equal(got, []string{in.ID}) {
 		t.Errorf("Undelivered = %v, want [%s]: the approval's effects wait", got, in.ID)

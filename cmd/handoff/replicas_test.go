@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/handoffbot/handoff/bot/fakeslack"
 )
@@ -34,6 +35,44 @@ func TestTwoReplicasDeliverOnce(t *testing.T) {
 	if n := len(h.slack.CallsTo("chat.postMessage")); n != 10 {
 		t.Errorf("%d messages posted for 5 requests; want 10 (one to the manager, one status each)", n)
 	}
+}
+
+// TestTransitionOnAnotherReplicaWhileDelivering: a transition saved by one
+// replica while another holds the instance's delivery claim is delivered by
+// the holder when it lets go, not left for the next outbox scan (an hour
+// here, so that only that hand-over can deliver it).
+func TestTransitionOnAnotherReplicaWhileDelivering(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, func(c *Config) { c.outboxScan = time.Hour })
+	other := &harness{t: t, slack: h.slack, clock: h.clock, cfg: h.cfg}
+	other.cfg.Replica = "test-2"
+	other.start()
+
+	h.request("UANN", map[string]string{"item": "Laptop", "amount": "5000"})
+	h.wait("the manager's request", h.dmHas("UMGR", "asks you to approve"))
+	h.wait("the submission's outbox to drain", func(*fakeslack.Server) bool {
+		ids, err := h.app.db.Undelivered(t.Context(), 1)
+		return err == nil && len(ids) == 0
+	})
+	in := h.instance("UANN")
+
+	// Slack answers slowly, so the first replica still holds the claim
+	// while it delivers the manager's approval...
+	h.slack.SetLatency(300 * time.Millisecond)
+	value, msg := h.button("UMGR", "approve")
+	h.click("UMGR", "approve", value, msg)
+	for {
+		got, err := h.app.db.Instance(t.Context(), in.ID)
+		must(t, err)
+		if cur := got.CurrentStep(); cur != nil && cur.ID == "finance" {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// ...when finance approves through the second replica, whose own
+	// delivery finds the claim taken.
+	other.click("UFIN1", "approve", in.ID+":finance:1", msg)
+	h.wait("the requester to hear of the approval", h.dmHas("UANN", "was approved"))
 }
 
 func TestLongTextIsCutNotRefused(t *testing.T) {

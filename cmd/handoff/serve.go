@@ -51,6 +51,9 @@ type Config struct {
 	// pacing replaces Slack's rate-limit pacing (tests); nil paces to
 	// Slack's tiers.
 	pacing *bot.Pacer
+	// outboxScan replaces how often the outbox is scanned for effects
+	// nobody kicked (tests); zero keeps the dispatcher's default.
+	outboxScan time.Duration
 }
 
 // loadConfig reads the environment and says, naming each, which required
@@ -172,7 +175,7 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 	outbox := outboxStore{db}
 	a.dispatcher = bot.NewDispatcher(bot.DispatcherConfig{
 		Store: outbox, Service: svc, Slack: api, Clock: clock, Logger: log, Metrics: metrics, Holder: replica,
-		Pacing: cfg.pacing, Homes: db,
+		Pacing: cfg.pacing, Homes: db, ScanEvery: cfg.outboxScan,
 	})
 	a.server = bot.NewServer(bot.Config{
 		SigningSecret: cfg.SlackSigningSecret, Service: svc, Slack: api, Dispatcher: a.dispatcher, Store: outbox,
