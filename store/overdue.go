@@ -26,36 +26,15 @@ const overdueBatch = 500
 // and they are most of a long-lived request's size. Like Stream, the cursor
 // holds one batch in memory and closes when the loop ends.
 func (db *DB) Overdue(ctx context.Context, now time.Time) iter.Seq2[*flows.Instance, error] {
-	return func(yield func(*flows.Instance, error) bool) {
-		filter := bson.D{
-			{Key: "open", Value: true},
-			{Key: "state", Value: string(flows.StateOpen)},
-			{Key: "steps.due_at", Value: bson.D{{Key: "$lte", Value: now}}},
-		}
-		opts := options.Find().
-			SetBatchSize(overdueBatch).
-			SetProjection(bson.D{{Key: "history", Value: 0}, {Key: "outbox", Value: 0}, {Key: "messages", Value: 0}})
-		cur, err := db.instances.Find(ctx, filter, opts)
-		if err != nil {
-			yield(nil, fmt.Errorf("listing overdue requests: %w", err))
-			return
-		}
-		defer closeCursor(ctx, cur)
-		for cur.Next(ctx) {
-			in := new(flows.Instance)
-			if err := cur.Decode(in); err != nil {
-				id, _ := cur.Current.Lookup("_id").StringValueOK()
-				yield(nil, fmt.Errorf("listing overdue requests: decoding %s: %w", id, err))
-				return
-			}
-			if !yield(in, nil) {
-				return
-			}
-		}
-		if err := cur.Err(); err != nil {
-			yield(nil, fmt.Errorf("listing overdue requests: %w", err))
-		}
+	filter := bson.D{
+		{Key: "open", Value: true},
+		{Key: "state", Value: string(flows.StateOpen)},
+		{Key: "steps.due_at", Value: bson.D{{Key: "$lte", Value: now}}},
 	}
+	opts := options.Find().
+		SetBatchSize(overdueBatch).
+		SetProjection(bson.D{{Key: "history", Value: 0}, {Key: "outbox", Value: 0}, {Key: "messages", Value: 0}})
+	return db.find(ctx, "listing overdue requests", filter, opts)
 }
 
 // Claimed reports whether key was claimed under the lease name (see

@@ -165,24 +165,31 @@ type StreamFilter struct {
 // ctx bounds the whole iteration, so a caller without a deadline gets none:
 // a long report should not be cut off by the store.
 func (db *DB) Stream(ctx context.Context, f StreamFilter) iter.Seq2[*flows.Instance, error] {
+	filter := bson.D{}
+	if f.Process != "" {
+		filter = append(filter, bson.E{Key: "process", Value: f.Process})
+	}
+	if f.OpenOnly {
+		filter = append(filter, bson.E{Key: "open", Value: true})
+	}
+	if !f.UpdatedSince.IsZero() {
+		filter = append(filter, bson.E{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: f.UpdatedSince}}})
+	}
+	batch := f.BatchSize
+	if batch <= 0 {
+		batch = 100
+	}
+	return db.find(ctx, "streaming instances", filter, options.Find().SetBatchSize(batch))
+}
+
+// find runs a query on instances and yields each one it finds, decoded, a
+// batch at a time; errors say what was being done and which document would
+// not decode.
+func (db *DB) find(ctx context.Context, what string, filter bson.D, opts options.Lister[options.FindOptions]) iter.Seq2[*flows.Instance, error] {
 	return func(yield func(*flows.Instance, error) bool) {
-		filter := bson.D{}
-		if f.Process != "" {
-			filter = append(filter, bson.E{Key: "process", Value: f.Process})
-		}
-		if f.OpenOnly {
-			filter = append(filter, bson.E{Key: "open", Value: true})
-		}
-		if !f.UpdatedSince.IsZero() {
-			filter = append(filter, bson.E{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: f.UpdatedSince}}})
-		}
-		batch := f.BatchSize
-		if batch <= 0 {
-			batch = 100
-		}
-		cur, err := db.instances.Find(ctx, filter, options.Find().SetBatchSize(batch))
+		cur, err := db.instances.Find(ctx, filter, opts)
 		if err != nil {
-			yield(nil, fmt.Errorf("streaming instances: %w", err))
+			yield(nil, fmt.Errorf("%s: %w", what, err))
 			return
 		}
 		defer closeCursor(ctx, cur)
@@ -190,7 +197,7 @@ func (db *DB) Stream(ctx context.Context, f StreamFilter) iter.Seq2[*flows.Insta
 			in := new(flows.Instance)
 			if err := cur.Decode(in); err != nil {
 				id, _ := cur.Current.Lookup("_id").StringValueOK()
-				yield(nil, fmt.Errorf("streaming instances: decoding %s: %w", id, err))
+				yield(nil, fmt.Errorf("%s: decoding %s: %w", what, id, err))
 				return
 			}
 			if !yield(in, nil) {
@@ -198,7 +205,7 @@ func (db *DB) Stream(ctx context.Context, f StreamFilter) iter.Seq2[*flows.Insta
 			}
 		}
 		if err := cur.Err(); err != nil {
-			yield(nil, fmt.Errorf("streaming instances: %w", err))
+			yield(nil, fmt.Errorf("%s: %w", what, err))
 		}
 	}
 }
