@@ -26,7 +26,7 @@ func newSandbox(t testing.TB) *sandboxApp {
 	cfg := Config{
 		Addr: "127.0.0.1:0", Flows: filepath.Join("..", "..", "flows"),
 		Directory: filepath.Join("..", "..", exampleDirectory),
-		MongoURI:  mongoURI, MongoDatabase: newDatabaseName(t), Replica: "sandbox-test",
+		StoreConfig: testStore(t), Replica: "sandbox-test",
 		// Slack's pacing, as `handoff sandbox` runs.
 		LogLevel: "warn",
 	}
