@@ -147,20 +147,20 @@ func signal(c chan struct{}) {
 
 // next takes an instance to deliver: an urgent one if any waits, else,
 // unless urgentOnly, one queued for later.
-func (d *Dispatcher) next(urgentOnly bool) (string, bool) {
+func (d *Dispatcher) next(urgentOnly bool) (id string, urgent, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, q := range []map[string]bool{d.urgent, d.later} {
+	for i, q := range []map[string]bool{d.urgent, d.later} {
 		for id := range q {
 			delete(q, id)
 			d.running[id] = true
-			return id, true
+			return id, i == 0, true
 		}
 		if urgentOnly {
 			break
 		}
 	}
-	return "", false
+	return "", false, false
 }
 
 func (d *Dispatcher) finished(id string) {
@@ -230,7 +230,7 @@ func (d *Dispatcher) work(ctx context.Context, urgentOnly bool) {
 		ready = d.readyUrgent
 	}
 	for {
-		id, ok := d.next(urgentOnly)
+		id, urgent, ok := d.next(urgentOnly)
 		if !ok {
 			select {
 			case <-ctx.Done():
@@ -241,7 +241,11 @@ func (d *Dispatcher) work(ctx context.Context, urgentOnly bool) {
 		}
 		// More may be queued than this worker takes; pass the signal on.
 		signal(ready)
-		if err := d.Deliver(ctx, id); err != nil && ctx.Err() == nil {
+		dctx := ctx
+		if urgent {
+			dctx = urgently(ctx)
+		}
+		if err := d.Deliver(dctx, id); err != nil && ctx.Err() == nil {
 			d.log.Warn("delivery postponed", "instance_id", id, "err", err)
 		}
 		d.finished(id)

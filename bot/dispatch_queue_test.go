@@ -14,24 +14,24 @@ func TestUrgentGoesFirst(t *testing.T) {
 	for i := range 100 {
 		d.KickLater(fmt.Sprintf("later-%d", i))
 	}
-	if id, ok := d.next(true); ok {
+	if id, _, ok := d.next(true); ok {
 		t.Fatalf("an urgent-only worker took %s from the backlog", id)
 	}
 	d.Kick("click")
 	d.KickLater("click") // a scan finding it too does not demote it
-	if id, _ := d.next(false); id != "click" {
+	if id, urgent, _ := d.next(false); id != "click" || !urgent {
 		t.Fatalf("next = %s; want the click ahead of 100 queued for later", id)
 	}
 	d.KickLater("click") // kicked while running: delivered again after
 	d.Kick("click")
 	d.finished("click")
-	if id, _ := d.next(true); id != "click" {
+	if id, _, _ := d.next(true); id != "click" {
 		t.Fatalf("next urgent = %s; want the click again, still urgent", id)
 	}
 	d.finished("click")
 	n := 0
 	for {
-		if _, ok := d.next(false); !ok {
+		if _, _, ok := d.next(false); !ok {
 			break
 		}
 		n++
