@@ -1,4 +1,4 @@
-package store
+package mongo
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/handoffbot/handoff/flows"
@@ -39,7 +39,7 @@ func (db *DB) RecordActivation(ctx context.Context, process string, version int,
 		switch {
 		case err == nil && last.Version == version:
 			return false, nil
-		case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
+		case err != nil && !errors.Is(err, mongodrv.ErrNoDocuments):
 			return false, fmt.Errorf("recording the activation of %s version %d: %w", process, version, err)
 		}
 		next := last.Seq + 1
@@ -48,8 +48,8 @@ func (db *DB) RecordActivation(ctx context.Context, process string, version int,
 			Seq:        next,
 			Activation: flows.Activation{Process: process, Version: version, At: now.UTC()},
 		}
-		if err := db.insertActivation(ctx, doc); err != nil {
-			if mongo.IsDuplicateKeyError(err) {
+		if _, err := db.activations.InsertOne(ctx, doc); err != nil {
+			if mongodrv.IsDuplicateKeyError(err) {
 				continue // another replica started meanwhile: look again
 			}
 			return false, fmt.Errorf("recording the activation of %s version %d: %w", process, version, err)
@@ -57,16 +57,6 @@ func (db *DB) RecordActivation(ctx context.Context, process string, version int,
 		return true, nil
 	}
 	return false, fmt.Errorf("recording the activation of %s version %d: gave up after %d races with other replicas", process, version, recordAttempts)
-}
-
-func (db *DB) insertActivation(ctx context.Context, doc activationDoc) error {
-	unlock, err := db.gate.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	_, err = db.activations.InsertOne(ctx, doc)
-	return err
 }
 
 // Activations returns the recorded activations of process, oldest first.

@@ -1,4 +1,4 @@
-package store
+package mongo
 
 import (
 	"context"
@@ -6,30 +6,22 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/handoffbot/handoff/flows"
 )
 
-// awayName is the collection of absences: one document per user who is
-// away, keyed by their user id, so every read is by _id (the one filter
-// FerretDB pushes down).
-const awayName = "away"
-
-var _ flows.Absences = (*DB)(nil)
-
-func (db *DB) awayColl() *mongo.Collection { return db.instances.Database().Collection(awayName) }
-
 // Absence returns user's recorded absence, or nil when they have none. An
 // absence past its end is returned as it is; the caller compares it with
-// its clock (flows.Absence.ActiveAt).
+// its clock (flows.Absence.ActiveAt). Absences are one document per user
+// who is away, keyed by user id, so that every read is by _id.
 func (db *DB) Absence(ctx context.Context, user string) (*flows.Absence, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	var a flows.Absence
-	err := db.awayColl().FindOne(ctx, bson.D{{Key: "_id", Value: user}}).Decode(&a)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := db.away.FindOne(ctx, bson.D{{Key: "_id", Value: user}}).Decode(&a)
+	if errors.Is(err, mongodrv.ErrNoDocuments) {
 		return nil, nil
 	}
 	if err != nil {
@@ -45,12 +37,7 @@ func (db *DB) SetAbsence(ctx context.Context, a flows.Absence) error {
 	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	unlock, err := db.gate.lock(ctx)
-	if err != nil {
-		return fmt.Errorf("recording the absence of %s: %w", a.User, err)
-	}
-	defer unlock()
-	_, err = db.awayColl().ReplaceOne(ctx, bson.D{{Key: "_id", Value: a.User}}, a, options.Replace().SetUpsert(true))
+	_, err := db.away.ReplaceOne(ctx, bson.D{{Key: "_id", Value: a.User}}, a, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("recording the absence of %s: %w", a.User, err)
 	}
@@ -61,12 +48,7 @@ func (db *DB) SetAbsence(ctx context.Context, a flows.Absence) error {
 func (db *DB) ClearAbsence(ctx context.Context, user string) (bool, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	unlock, err := db.gate.lock(ctx)
-	if err != nil {
-		return false, fmt.Errorf("ending the absence of %s: %w", user, err)
-	}
-	defer unlock()
-	res, err := db.awayColl().DeleteOne(ctx, bson.D{{Key: "_id", Value: user}})
+	res, err := db.away.DeleteOne(ctx, bson.D{{Key: "_id", Value: user}})
 	if err != nil {
 		return false, fmt.Errorf("ending the absence of %s: %w", user, err)
 	}

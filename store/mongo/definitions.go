@@ -1,4 +1,4 @@
-package store
+package mongo
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/handoffbot/handoff/flows"
@@ -17,8 +17,7 @@ import (
 
 // definitionDoc is a definition version as stored: its _id is
 // "<process>:<version>", so that DefinitionVersion, the lookup every old
-// instance makes, is a find by _id (the one filter FerretDB's SQLite backend
-// answers without a scan).
+// instance makes, is a find by _id.
 type definitionDoc struct {
 	ID                      string `bson:"_id"`
 	flows.DefinitionVersion `bson:",inline"`
@@ -50,14 +49,14 @@ func (db *DB) RecordDefinition(ctx context.Context, p *flows.Process, now time.T
 		if err == nil {
 			return found.Version, false, nil
 		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
+		if !errors.Is(err, mongodrv.ErrNoDocuments) {
 			return 0, false, fmt.Errorf("recording definition of %s: %w", p.Name, err)
 		}
 
 		var last definitionDoc
 		err = db.definitions.FindOne(ctx, bson.D{{Key: "process", Value: p.Name}},
 			options.FindOne().SetSort(bson.D{{Key: "version", Value: -1}}).SetProjection(bson.D{{Key: "version", Value: 1}})).Decode(&last)
-		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		if err != nil && !errors.Is(err, mongodrv.ErrNoDocuments) {
 			return 0, false, fmt.Errorf("recording definition of %s: %w", p.Name, err)
 		}
 		next := last.Version + 1
@@ -72,8 +71,8 @@ func (db *DB) RecordDefinition(ctx context.Context, p *flows.Process, now time.T
 				FirstSeen: now.UTC(),
 			},
 		}
-		if err := db.insertDefinition(ctx, doc); err != nil {
-			if mongo.IsDuplicateKeyError(err) {
+		if _, err := db.definitions.InsertOne(ctx, doc); err != nil {
+			if mongodrv.IsDuplicateKeyError(err) {
 				continue // another replica got there first: look again
 			}
 			return 0, false, fmt.Errorf("recording definition of %s version %d: %w", p.Name, next, err)
@@ -81,16 +80,6 @@ func (db *DB) RecordDefinition(ctx context.Context, p *flows.Process, now time.T
 		return next, true, nil
 	}
 	return 0, false, fmt.Errorf("recording definition of %s: gave up after %d races with other replicas", p.Name, recordAttempts)
-}
-
-func (db *DB) insertDefinition(ctx context.Context, doc definitionDoc) error {
-	unlock, err := db.gate.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	_, err = db.definitions.InsertOne(ctx, doc)
-	return err
 }
 
 // DefinitionVersions returns the recorded versions of process, newest
@@ -118,7 +107,7 @@ func (db *DB) DefinitionVersion(ctx context.Context, process string, version int
 	defer cancel()
 	var doc definitionDoc
 	err := db.definitions.FindOne(ctx, bson.D{{Key: "_id", Value: definitionID(process, version)}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if errors.Is(err, mongodrv.ErrNoDocuments) {
 		return nil, fmt.Errorf("definition %s version %d: %w", process, version, flows.ErrNotFound)
 	}
 	if err != nil {
@@ -130,7 +119,8 @@ func (db *DB) DefinitionVersion(ctx context.Context, process string, version int
 // DefinitionProcesses returns the names of the processes with recorded
 // versions, sorted, so that a command asked about an unknown process can
 // say which ones exist. (Not the distinct command: FerretDB 1.24's answer
-// to it does not decode with the v2 driver. The collection is small.)
+// to it does not decode with the v2 driver, and the contract suite runs
+// there. The collection is small.)
 func (db *DB) DefinitionProcesses(ctx context.Context) ([]string, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()

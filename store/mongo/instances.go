@@ -1,4 +1,4 @@
-package store
+package mongo
 
 import (
 	"bytes"
@@ -9,14 +9,10 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/handoffbot/handoff/flows"
-)
-
-var (
-	_ flows.Store   = (*DB)(nil)
-	_ flows.Archive = (*DB)(nil)
+	"github.com/handoffbot/handoff/store"
 )
 
 // pendingField marks an instance whose outbox may hold undelivered effects.
@@ -73,33 +69,6 @@ func encode(v any) (bson.Raw, error) {
 	return buf.Bytes(), nil
 }
 
-// checkInstance refuses keys that the store would write into a field path
-// or a stored map and that could be read as one (see safeKey).
-func checkInstance(in *flows.Instance) error {
-	if in.ID == "" {
-		return errors.New("instance has no id")
-	}
-	for k := range in.Values {
-		if err := checkKey("form field", k); err != nil {
-			return err
-		}
-	}
-	for k, e := range in.Outbox {
-		if err := checkKey("effect id", k); err != nil {
-			return err
-		}
-		if e.ID != k {
-			return fmt.Errorf("effect %s is kept under %s", short(e.ID), short(k))
-		}
-	}
-	for k := range in.Messages {
-		if err := checkKey("message key", k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Instance returns the instance with the given id, or an error wrapping
 // flows.ErrNotFound.
 func (db *DB) Instance(ctx context.Context, id string) (*flows.Instance, error) {
@@ -107,7 +76,7 @@ func (db *DB) Instance(ctx context.Context, id string) (*flows.Instance, error) 
 	defer cancel()
 	in := new(flows.Instance)
 	err := db.instances.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(in)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if errors.Is(err, mongodrv.ErrNoDocuments) {
 		return nil, fmt.Errorf("instance %s: %w", id, flows.ErrNotFound)
 	}
 	if err != nil {
@@ -123,34 +92,15 @@ func (db *DB) CreateInstance(ctx context.Context, t *flows.Transition) error {
 	if in == nil {
 		return errors.New("creating instance: transition has no instance")
 	}
-	if err := checkInstance(in); err != nil {
+	doc, err := instanceDoc(in)
+	if err != nil {
 		return fmt.Errorf("creating instance %s: %w", in.ID, err)
 	}
-	if in.History == nil {
-		// $push needs an array to append to, not null.
-		c := *in
-		c.History = []flows.Event{}
-		in = &c
-	}
-	raw, err := encode(in)
-	if err != nil {
-		return fmt.Errorf("encoding instance %s: %w", in.ID, err)
-	}
-	doc, err := rawToD(raw)
-	if err != nil {
-		return fmt.Errorf("encoding instance %s: %w", in.ID, err)
-	}
-	doc = append(doc, bson.E{Key: pendingField, Value: len(in.Outbox) > 0})
 
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	unlock, err := db.gate.lock(ctx)
-	if err != nil {
-		return fmt.Errorf("creating instance %s: %w", in.ID, err)
-	}
-	defer unlock()
 	_, err = db.instances.InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
+	if mongodrv.IsDuplicateKeyError(err) {
 		return fmt.Errorf("creating instance %s: %w", in.ID, flows.ErrExists)
 	}
 	if err != nil {
@@ -160,7 +110,9 @@ func (db *DB) CreateInstance(ctx context.Context, t *flows.Transition) error {
 }
 
 // SaveTransition writes t in one update of one document, if the instance
-// is still at version t.From; otherwise it returns an error wrapping
+// is still at version t.From: the version is in the update's filter, and
+// MongoDB applies an update to a document atomically, so of two replicas
+// saving from one version exactly one matches. Otherwise it returns an error wrapping
 // flows.ErrConflict, and the caller reloads and decides again. An instance
 // that no longer exists reports a conflict too: the reload then says
 // flows.ErrNotFound, and the common path costs no extra round trip.
@@ -183,36 +135,24 @@ func (db *DB) SaveTransition(ctx context.Context, t *flows.Transition) error {
 
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	ok, err := db.updateIf(ctx, db.instances, in.ID, atVersion(t.From), update)
+	res, err := db.instances.UpdateOne(ctx, bson.D{{Key: "_id", Value: in.ID}, {Key: "version", Value: t.From}}, update)
 	if err != nil {
 		return fmt.Errorf("saving transition of %s from version %d: %w", in.ID, t.From, err)
 	}
-	if !ok {
+	if res.MatchedCount == 0 {
 		return fmt.Errorf("saving transition of %s from version %d: %w", in.ID, t.From, flows.ErrConflict)
 	}
 	return nil
 }
 
-// atVersion holds while an instance is at version v.
-func atVersion(v int64) guard {
-	return guard{
-		filter: bson.D{{Key: "version", Value: v}},
-		fields: bson.D{{Key: "version", Value: 1}},
-		holds: func(doc bson.Raw) bool {
-			got, ok := int64Field(doc, "version")
-			return ok && got == v
-		},
-	}
-}
-
 // transitionUpdate builds SaveTransition's update document.
 func transitionUpdate(t *flows.Transition) (bson.D, error) {
 	in := t.Instance
-	if err := checkInstance(in); err != nil {
+	if err := store.CheckInstance(in); err != nil {
 		return nil, err
 	}
 	for _, e := range t.Effects {
-		if err := checkKey("effect id", e.ID); err != nil {
+		if err := store.CheckKey("effect id", e.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -260,6 +200,30 @@ func transitionUpdate(t *flows.Transition) (bson.D, error) {
 		}})
 	}
 	return update, nil
+}
+
+// instanceDoc is in as stored: the encoded instance, with an empty history
+// rather than null for $push to append to, and outbox_pending set when the
+// outbox holds effects. It has no claim fields: a new or copied instance is
+// nobody's to deliver yet.
+func instanceDoc(in *flows.Instance) (bson.D, error) {
+	if err := store.CheckInstance(in); err != nil {
+		return nil, err
+	}
+	if in.History == nil {
+		c := *in
+		c.History = []flows.Event{}
+		in = &c
+	}
+	raw, err := encode(in)
+	if err != nil {
+		return nil, fmt.Errorf("encoding: %w", err)
+	}
+	doc, err := rawToD(raw)
+	if err != nil {
+		return nil, fmt.Errorf("encoding: %w", err)
+	}
+	return append(doc, bson.E{Key: pendingField, Value: len(in.Outbox) > 0}), nil
 }
 
 // rawToD turns an encoded document into one the store can add fields to,

@@ -1,4 +1,4 @@
-package store
+package mongo
 
 import (
 	"context"
@@ -7,126 +7,75 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/handoffbot/handoff/flows"
+	"github.com/handoffbot/handoff/store"
 )
 
-// MessageUpdate records where a delivered effect posted its Slack message,
-// under the instance's Messages key (flows.StatusKey, flows.ReviewKey), so
-// that later effects edit that message instead of posting another.
-type MessageUpdate struct {
-	Key string
-	Ref flows.MessageRef
-}
-
 // ClaimOutbox gives holder the right to deliver instance id's outbox until
-// now+ttl, unless another holder's claim is still running, and returns the
+// now+ttl, unless another holder's claim still runs at now, and returns the
 // instance as it is once claimed. ok is false, with no error, when someone
-// else holds it or the instance is gone. Holders are one per dispatcher
-// (say, hostname and pid): the claim is what keeps two replicas from
-// posting the same effect twice.
+// else holds it or the instance is gone. A holder may claim again what it
+// holds, to renew it. Holders are one per dispatcher (say, hostname and
+// pid): the claim is what keeps two replicas from posting the same effect
+// twice.
+//
+// It is one FindOneAndUpdate whose filter is the condition; the expiry is
+// written and compared on the server's clock (see the package doc).
 func (db *DB) ClaimOutbox(ctx context.Context, id, holder string, now time.Time, ttl time.Duration) (in *flows.Instance, ok bool, err error) {
 	if holder == "" {
 		return nil, false, fmt.Errorf("claiming outbox of %s: no holder given", id)
 	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
+	at := db.clock.at(ctx, db.db, now)
+	filter := bson.D{
+		{Key: "_id", Value: id},
+		{Key: "$or", Value: bson.A{
+			bson.D{{Key: claimUntilField, Value: bson.D{{Key: "$exists", Value: false}}}},
+			bson.D{{Key: claimUntilField, Value: bson.D{{Key: "$lte", Value: at}}}},
+			bson.D{{Key: claimByField, Value: holder}},
+		}},
+	}
 	claim := bson.D{{Key: "$set", Value: bson.D{
 		{Key: claimByField, Value: holder},
-		{Key: claimUntilField, Value: now.Add(ttl)},
+		{Key: claimUntilField, Value: at.Add(ttl)},
 	}}}
-	var doc bson.Raw
-	if db.gate == nil {
-		doc, err = db.instances.FindOneAndUpdate(ctx, append(bson.D{{Key: "_id", Value: id}}, claimable(now).filter...), claim,
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Raw()
-	} else {
-		doc, err = db.claimByID(ctx, id, now, claim)
-	}
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	in = new(flows.Instance)
+	err = db.instances.FindOneAndUpdate(ctx, filter, claim,
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(in)
+	if errors.Is(err, mongodrv.ErrNoDocuments) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("claiming outbox of %s: %w", id, err)
 	}
-	in = new(flows.Instance)
-	if err := bson.Unmarshal(doc, in); err != nil {
-		return nil, false, fmt.Errorf("claiming outbox of %s: decoding: %w", id, err)
-	}
 	return in, true, nil
 }
 
-// claimByID is ClaimOutbox on FerretDB: read by _id, check the claim in
-// Go, write by _id, under the write gate (see updateIf). It returns the
-// document as read, which decodes to the same flows.Instance as the one
-// written, as the claim fields are the store's own.
-func (db *DB) claimByID(ctx context.Context, id string, now time.Time, claim bson.D) (bson.Raw, error) {
-	unlock, err := db.gate.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	doc, err := db.instances.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
-	if err != nil {
-		return nil, err
-	}
-	if !claimable(now).holds(doc) {
-		return nil, mongo.ErrNoDocuments
-	}
-	if _, err := db.instances.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, claim); err != nil {
-		return nil, err
-	}
-	return doc, nil
-}
-
-// claimable holds while nobody's claim on an instance's outbox runs at now.
-func claimable(now time.Time) guard {
-	return guard{
-		filter: bson.D{{Key: "$or", Value: bson.A{
-			bson.D{{Key: claimUntilField, Value: bson.D{{Key: "$exists", Value: false}}}},
-			bson.D{{Key: claimUntilField, Value: bson.D{{Key: "$lte", Value: now}}}},
-		}}},
-		fields: bson.D{{Key: claimUntilField, Value: 1}},
-		holds: func(doc bson.Raw) bool {
-			v, err := doc.LookupErr(claimUntilField)
-			if err != nil {
-				return true
-			}
-			until, ok := v.TimeOK()
-			return ok && !until.After(now)
-		},
-	}
-}
-
-// heldBy holds while holder has the claim on an instance's outbox.
-func heldBy(holder string) guard {
-	return guard{
-		filter: bson.D{{Key: claimByField, Value: holder}},
-		fields: bson.D{{Key: claimByField, Value: 1}},
-		holds:  func(doc bson.Raw) bool { return stringField(doc, claimByField) == holder },
-	}
-}
-
-// Delivered removes effect effectID from instance id's outbox and, when msg
-// is not nil, records the message it posted, in one update that applies
-// only while holder still holds the claim. Either may be left out (an empty
-// effectID records only the message, for a post whose effect continues).
-// A lost claim returns an error wrapping flows.ErrConflict: another
-// dispatcher has taken over and will deliver what is left.
-func (db *DB) Delivered(ctx context.Context, id, holder, effectID string, msg *MessageUpdate) error {
+// Delivered removes effect effectID from instance id's outbox and, when ref
+// is not nil, records ref as the instance's message under key, so that
+// later effects edit that message instead of posting another. Both happen
+// in one update whose filter names holder as the claim's holder. Either may
+// be left out (an empty effectID records only the message, for a post whose
+// effect continues). A lost claim returns an error wrapping
+// flows.ErrConflict: another dispatcher has taken over and will deliver
+// what is left.
+func (db *DB) Delivered(ctx context.Context, id, holder, effectID, key string, ref *flows.MessageRef) error {
 	var set, unset bson.D
 	if effectID != "" {
-		if err := checkKey("effect id", effectID); err != nil {
+		if err := store.CheckKey("effect id", effectID); err != nil {
 			return fmt.Errorf("recording delivery on %s: %w", id, err)
 		}
 		unset = bson.D{{Key: "outbox." + effectID, Value: ""}}
 	}
-	if msg != nil {
-		if err := checkKey("message key", msg.Key); err != nil {
+	if ref != nil {
+		if err := store.CheckKey("message key", key); err != nil {
 			return fmt.Errorf("recording delivery on %s: %w", id, err)
 		}
-		set = bson.D{{Key: "messages." + msg.Key, Value: msg.Ref}}
+		set = bson.D{{Key: "messages." + key, Value: *ref}}
 	}
 	var update bson.D
 	if len(set) > 0 {
@@ -141,11 +90,11 @@ func (db *DB) Delivered(ctx context.Context, id, holder, effectID string, msg *M
 
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	ok, err := db.updateIf(ctx, db.instances, id, heldBy(holder), update)
+	res, err := db.instances.UpdateOne(ctx, heldBy(id, holder), update)
 	if err != nil {
 		return fmt.Errorf("recording delivery of %s on %s: %w", effectID, id, err)
 	}
-	if !ok {
+	if res.MatchedCount == 0 {
 		return fmt.Errorf("recording delivery of %s on %s: claim of %s lost: %w", effectID, id, holder, flows.ErrConflict)
 	}
 	return nil
@@ -159,46 +108,38 @@ func (db *DB) Delivered(ctx context.Context, id, holder, effectID string, msg *M
 // deliver again at once rather than at the next scan (another replica's
 // transition found the claim taken and could not). A claim that was lost
 // already returns an error wrapping flows.ErrConflict.
+//
+// Each of its two updates has its whole condition in its filter; the
+// second runs only when the first matched nothing, which is when there is
+// more to deliver.
 func (db *DB) ReleaseOutbox(ctx context.Context, id, holder string, seenVersion int64) (more bool, err error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 
 	endClaim := bson.D{{Key: claimByField, Value: ""}, {Key: claimUntilField, Value: ""}}
-	held := heldBy(holder)
-	done := drained(holder, seenVersion)
-	ok, err := db.updateIf(ctx, db.instances, id, done,
+	drained := append(heldBy(id, holder), bson.E{Key: "version", Value: seenVersion}, bson.E{Key: "outbox", Value: bson.D{}})
+	res, err := db.instances.UpdateOne(ctx, drained,
 		bson.D{{Key: "$unset", Value: endClaim}, {Key: "$set", Value: bson.D{{Key: pendingField, Value: false}}}})
 	if err != nil {
 		return false, fmt.Errorf("releasing outbox of %s: %w", id, err)
 	}
-	if ok {
+	if res.MatchedCount == 1 {
 		return false, nil
 	}
-	ok, err = db.updateIf(ctx, db.instances, id, held, bson.D{{Key: "$unset", Value: endClaim}})
+	res, err = db.instances.UpdateOne(ctx, heldBy(id, holder), bson.D{{Key: "$unset", Value: endClaim}})
 	if err != nil {
 		return false, fmt.Errorf("releasing outbox of %s: %w", id, err)
 	}
-	if !ok {
+	if res.MatchedCount == 0 {
 		return false, fmt.Errorf("releasing outbox of %s: claim of %s lost: %w", id, holder, flows.ErrConflict)
 	}
 	return true, nil
 }
 
-// drained holds while holder has the claim, the instance is at version
-// seen and its outbox is empty.
-func drained(holder string, seen int64) guard {
-	held := heldBy(holder)
-	return guard{
-		filter: append(bson.D{{Key: "version", Value: seen}, {Key: "outbox", Value: bson.D{}}}, held.filter...),
-		fields: bson.D{{Key: claimByField, Value: 1}, {Key: "version", Value: 1}, {Key: "outbox", Value: 1}},
-		holds: func(doc bson.Raw) bool {
-			v, ok := int64Field(doc, "version")
-			outbox, isDoc := doc.Lookup("outbox").DocumentOK()
-			if !ok || v != seen || !isDoc || !held.holds(doc) {
-				return false
-			}
-			elems, err := outbox.Elements()
-			return err == nil && len(elems) == 0
-		},
-	}
+// heldBy matches instance id while holder has the claim on its outbox.
+// Delivered and ReleaseOutbox do not look at the claim's expiry: a holder
+// past it has lost the claim only once another has taken it, which changes
+// claim_by.
+func heldBy(id, holder string) bson.D {
+	return bson.D{{Key: "_id", Value: id}, {Key: claimByField, Value: holder}}
 }

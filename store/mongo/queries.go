@@ -1,41 +1,30 @@
-package store
+package mongo
 
 import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/handoffbot/handoff/flows"
+	"github.com/handoffbot/handoff/store"
 )
 
-// Limits of the queries that return slices. A caller that wants more than
-// MaxLimit (a report) streams instead.
-const (
-	DefaultLimit = 100  // what a limit of 0 or less means
-	MaxLimit     = 1000 // the most a query returns
-)
+// limit is store.ClampLimit as the driver takes it.
+func limit(n int) int64 { return int64(store.ClampLimit(n)) }
 
-func clampLimit(n int) int64 {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return int64(n)
-}
-
-// InstancesByCase returns the instances of a case, oldest first: a request
-// and the workflows it handed off to.
+// InstancesByCase returns the instances of a case, oldest first (by
+// created_at, then id): a request and the workflows it handed off to. At
+// most store.MaxLimit.
 func (db *DB) InstancesByCase(ctx context.Context, caseID string) ([]*flows.Instance, error) {
 	out, err := db.findInstances(ctx,
 		bson.D{{Key: "case_id", Value: caseID}},
-		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(MaxLimit))
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(store.MaxLimit))
 	if err != nil {
 		return nil, fmt.Errorf("listing instances of case %s: %w", caseID, err)
 	}
@@ -43,11 +32,11 @@ func (db *DB) InstancesByCase(ctx context.Context, caseID string) ([]*flows.Inst
 }
 
 // OpenRequests returns requester's requests that have not ended, newest
-// first, for `/request list` and App Home. See DefaultLimit for limit.
-func (db *DB) OpenRequests(ctx context.Context, requester string, limit int) ([]*flows.Instance, error) {
+// first, for `/request list` and App Home. See store.ClampLimit for n.
+func (db *DB) OpenRequests(ctx context.Context, requester string, n int) ([]*flows.Instance, error) {
 	out, err := db.findInstances(ctx,
 		bson.D{{Key: "requester", Value: requester}, {Key: "open", Value: true}},
-		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}}).SetLimit(clampLimit(limit)))
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}}).SetLimit(limit(n)))
 	if err != nil {
 		return nil, fmt.Errorf("listing open requests of %s: %w", requester, err)
 	}
@@ -56,10 +45,10 @@ func (db *DB) OpenRequests(ctx context.Context, requester string, limit int) ([]
 
 // WaitingOn returns the open instances that wait for user to act (review,
 // task, or resubmit), oldest first, so the longest wait shows on top.
-func (db *DB) WaitingOn(ctx context.Context, user string, limit int) ([]*flows.Instance, error) {
+func (db *DB) WaitingOn(ctx context.Context, user string, n int) ([]*flows.Instance, error) {
 	out, err := db.findInstances(ctx,
 		bson.D{{Key: "waiting", Value: user}, {Key: "open", Value: true}},
-		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(clampLimit(limit)))
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(limit(n)))
 	if err != nil {
 		return nil, fmt.Errorf("listing instances waiting on %s: %w", user, err)
 	}
@@ -69,10 +58,10 @@ func (db *DB) WaitingOn(ctx context.Context, user string, limit int) ([]*flows.I
 // NudgesDue returns the ids of open instances whose next reminder is due at
 // now, most overdue first. The caller runs a nudge command on each, which
 // moves next_nudge_at on, so a second run finds nothing twice.
-func (db *DB) NudgesDue(ctx context.Context, now time.Time, limit int) ([]string, error) {
+func (db *DB) NudgesDue(ctx context.Context, now time.Time, n int) ([]string, error) {
 	ids, err := db.findIDs(ctx,
 		bson.D{{Key: "open", Value: true}, {Key: "next_nudge_at", Value: bson.D{{Key: "$lte", Value: now}}}},
-		bson.D{{Key: "next_nudge_at", Value: 1}}, clampLimit(limit))
+		bson.D{{Key: "next_nudge_at", Value: 1}}, limit(n))
 	if err != nil {
 		return nil, fmt.Errorf("listing nudges due at %s: %w", now.Format(time.RFC3339), err)
 	}
@@ -82,10 +71,10 @@ func (db *DB) NudgesDue(ctx context.Context, now time.Time, limit int) ([]string
 // PastSLA returns the ids of open instances whose step in play is due by
 // now and not yet escalated (the engine clears due_at when it escalates),
 // most overdue first.
-func (db *DB) PastSLA(ctx context.Context, now time.Time, limit int) ([]string, error) {
+func (db *DB) PastSLA(ctx context.Context, now time.Time, n int) ([]string, error) {
 	ids, err := db.findIDs(ctx,
 		bson.D{{Key: "open", Value: true}, {Key: "due_at", Value: bson.D{{Key: "$lte", Value: now}}}},
-		bson.D{{Key: "due_at", Value: 1}}, clampLimit(limit))
+		bson.D{{Key: "due_at", Value: 1}}, limit(n))
 	if err != nil {
 		return nil, fmt.Errorf("listing steps past their SLA at %s: %w", now.Format(time.RFC3339), err)
 	}
@@ -96,10 +85,10 @@ func (db *DB) PastSLA(ctx context.Context, now time.Time, limit int) ([]string, 
 // deliver, least recently changed first: what the dispatcher picks up at
 // start and after a failed delivery. An instance stays listed until
 // ReleaseOutbox sees its outbox empty.
-func (db *DB) Undelivered(ctx context.Context, limit int) ([]string, error) {
+func (db *DB) Undelivered(ctx context.Context, n int) ([]string, error) {
 	ids, err := db.findIDs(ctx,
 		bson.D{{Key: pendingField, Value: true}},
-		bson.D{{Key: "updated_at", Value: 1}}, clampLimit(limit))
+		bson.D{{Key: "updated_at", Value: 1}}, limit(n))
 	if err != nil {
 		return nil, fmt.Errorf("listing undelivered effects: %w", err)
 	}
@@ -120,12 +109,12 @@ func (db *DB) findInstances(ctx context.Context, filter bson.D, opts *options.Fi
 	return out, nil
 }
 
-func (db *DB) findIDs(ctx context.Context, filter, sort bson.D, limit int64) ([]string, error) {
+func (db *DB) findIDs(ctx context.Context, filter, sort bson.D, n int64) ([]string, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	cur, err := db.instances.Find(ctx, filter, options.Find().
 		SetSort(sort).
-		SetLimit(limit).
+		SetLimit(n).
 		SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, err
@@ -143,15 +132,6 @@ func (db *DB) findIDs(ctx context.Context, filter, sort bson.D, limit int64) ([]
 	return ids, nil
 }
 
-// StreamFilter selects the instances Stream returns. The zero value
-// selects all of them.
-type StreamFilter struct {
-	Process      string    // only this process; empty: every process
-	OpenOnly     bool      // only instances that have not ended
-	UpdatedSince time.Time // only instances changed at or after; zero: any
-	BatchSize    int32     // documents per round trip; 0: 100
-}
-
 // Stream returns the instances f selects, in no particular order, reading
 // them from a cursor a batch at a time so that a report over every instance
 // holds only one batch in memory. The cursor is closed when the loop ends,
@@ -164,7 +144,7 @@ type StreamFilter struct {
 //
 // ctx bounds the whole iteration, so a caller without a deadline gets none:
 // a long report should not be cut off by the store.
-func (db *DB) Stream(ctx context.Context, f StreamFilter) iter.Seq2[*flows.Instance, error] {
+func (db *DB) Stream(ctx context.Context, f store.StreamFilter) iter.Seq2[*flows.Instance, error] {
 	filter := bson.D{}
 	if f.Process != "" {
 		filter = append(filter, bson.E{Key: "process", Value: f.Process})
@@ -175,11 +155,7 @@ func (db *DB) Stream(ctx context.Context, f StreamFilter) iter.Seq2[*flows.Insta
 	if !f.UpdatedSince.IsZero() {
 		filter = append(filter, bson.E{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: f.UpdatedSince}}})
 	}
-	batch := f.BatchSize
-	if batch <= 0 {
-		batch = 100
-	}
-	return db.find(ctx, "streaming instances", filter, options.Find().SetBatchSize(batch))
+	return db.find(ctx, "streaming instances", filter, options.Find().SetBatchSize(int32(min(f.Batch(), math.MaxInt32))))
 }
 
 // find runs a query on instances and yields each one it finds, decoded, a
@@ -212,7 +188,7 @@ func (db *DB) find(ctx context.Context, what string, filter bson.D, opts options
 
 // closeCursor frees the server's cursor even when ctx has ended, which is
 // when freeing it matters most.
-func closeCursor(ctx context.Context, cur *mongo.Cursor) {
+func closeCursor(ctx context.Context, cur *mongodrv.Cursor) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = cur.Close(ctx)
