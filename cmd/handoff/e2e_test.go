@@ -139,7 +139,7 @@ func newHarnessWith(t testing.TB, edit func(*Config)) *harness {
 	h := &harness{t: t, slack: fake, clock: &clock{now: time.Now()}}
 	h.cfg = Config{
 		Addr: "127.0.0.1:0", Flows: flowsDir, Directory: filepath.Join(dir, "directory.yml"),
-		StoreConfig: testStore(t),
+		StoreConfig:   testStore(t),
 		SlackBotToken: "xoxb-test-token", SlackSigningSecret: testSecret, SlackAPIURL: fake.APIURL(),
 		Replica: "test",
 		// Pacing only spaces the same calls out in time; the tests would

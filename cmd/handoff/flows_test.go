@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/handoffbot/handoff/flows"
-	"github.com/handoffbot/handoff/store"
 	"github.com/handoffbot/handoff/store/sqlite"
 )
 
@@ -270,7 +269,6 @@ func TestFlowsRollback(t *testing.T) {
 		}
 	}
 	db.Close(ctx)
-	srv.Close()
 	t.Setenv("MONGODB_URI", "")
 	t.Setenv("HANDOFF_DATA_DIR", dataDir)
 	t.Setenv("HANDOFF_FLOWS", t.TempDir())

@@ -60,7 +60,7 @@ func newReminderHarness(t *testing.T, flow string, start time.Time) *harness {
 	h := &harness{t: t, slack: fake, clock: &clock{now: start}}
 	h.cfg = Config{
 		Addr: "127.0.0.1:0", Flows: flowsDir, Directory: filepath.Join(dir, "directory.yml"),
-		StoreConfig: testStore(t),
+		StoreConfig:   testStore(t),
 		SlackBotToken: "xoxb-test-token", SlackSigningSecret: testSecret, SlackAPIURL: fake.APIURL(),
 		Replica: "test", ScanEvery: time.Minute, DigestCron: reminders.DefaultDigestCron, Timezone: "UTC",
 		pacing: bot.Unpaced(),
@@ -265,6 +265,9 @@ func TestDailyDigest(t *testing.T) {
 	h.wait("the approval", func(s *fakeslack.Server) bool {
 		return h.dmHas("UANN", "was approved")(s) || h.dmHas("UBEA", "was approved")(s)
 	})
+	// And its announcement, so that the channel's last message is the
+	// next digest.
+	h.settle()
 
 	// Wednesday: the two still overdue. Saturday: no digest.
 	h.setClock(start.Add(51 * time.Hour))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -155,7 +156,7 @@ func TestStoreCopyFromFerretDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	uri = strings.TrimSuffix(uri, "/") + "/handoff"
+	uri = withDatabase(t, uri, "handoff")
 	old, err := mongo.Open(ctx, uri, "", mongo.AllowFerretDB())
 	if err != nil {
 		t.Fatal(err)
@@ -190,8 +191,7 @@ func TestStoreCopyToMongoDB(t *testing.T) {
 	src.Close(context.Background())
 	t.Setenv("MONGODB_URI", "")
 	t.Setenv("HANDOFF_DATA_DIR", from)
-	database := newDatabaseName(t)
-	uri := strings.TrimSuffix(testMongoURI, "/") + "/" + database
+	uri := withDatabase(t, testMongoURI, newDatabaseName(t))
 	if _, errOut, err := runCmd(t, runStore, "copy", "--to", uri); err != nil {
 		t.Fatalf("store copy --to MongoDB: %v\n%s", err, errOut)
 	}
@@ -212,4 +212,15 @@ func TestStoreCopyUsage(t *testing.T) {
 			t.Errorf("store %v = %v, want a usage error", args, err)
 		}
 	}
+}
+
+// withDatabase returns uri naming database.
+func withDatabase(t *testing.T, uri, database string) string {
+	t.Helper()
+	u, err := url.Parse(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + database
+	return u.String()
 }
