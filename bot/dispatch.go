@@ -69,11 +69,18 @@ type Dispatcher struct {
 	store Outbox
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	queued  map[string]bool // waiting for a worker
-	running map[string]bool // being delivered; kicked again means deliver again after
-	again   map[string]bool
-	ready   chan struct{}
+	// Instances wait for a worker in one of two queues: urgent, what
+	// people just did (a click, a submission, a handoff), and later,
+	// what the outbox scan and the reminders found. Workers take urgent
+	// work first, and a few take nothing else, so that a click's messages
+	// go ahead of a backlog of reminders paced to Slack's limits.
+	mu          sync.Mutex
+	urgent      map[string]bool
+	later       map[string]bool
+	running     map[string]bool // being delivered
+	again       map[string]bool // kicked while running: deliver again after, urgently when true
+	ready       chan struct{}   // work of either kind
+	readyUrgent chan struct{}
 
 	homes homeQueue
 }
@@ -97,46 +104,73 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	}
 	return &Dispatcher{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger,
-		queued: map[string]bool{}, running: map[string]bool{}, again: map[string]bool{},
-		ready: make(chan struct{}, 1),
+		urgent: map[string]bool{}, later: map[string]bool{}, running: map[string]bool{}, again: map[string]bool{},
+		ready: make(chan struct{}, 1), readyUrgent: make(chan struct{}, 1),
 		homes: homeQueue{dirty: map[string]bool{}, ready: make(chan struct{}, 1)},
 	}
 }
 
-// Kick asks for instance id's outbox to be delivered soon. It never blocks.
-func (d *Dispatcher) Kick(id string) {
+// Kick asks for instance id's outbox to be delivered now, ahead of the
+// work KickLater queued: what a person just did. It never blocks.
+func (d *Dispatcher) Kick(id string) { d.kick(id, true) }
+
+// KickLater asks for instance id's outbox to be delivered when no urgent
+// work waits: what the outbox scan and the reminders found. It never
+// blocks.
+func (d *Dispatcher) KickLater(id string) { d.kick(id, false) }
+
+func (d *Dispatcher) kick(id string, urgent bool) {
 	d.mu.Lock()
-	if d.running[id] {
-		d.again[id] = true
-	} else {
-		d.queued[id] = true
+	switch {
+	case d.running[id]:
+		d.again[id] = d.again[id] || urgent
+	case urgent:
+		delete(d.later, id)
+		d.urgent[id] = true
+	case !d.urgent[id]:
+		d.later[id] = true
 	}
 	d.mu.Unlock()
+	signal(d.ready)
+	if urgent {
+		signal(d.readyUrgent)
+	}
+}
+
+// signal wakes one waiting worker, if any waits.
+func signal(c chan struct{}) {
 	select {
-	case d.ready <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
 
-func (d *Dispatcher) next() (string, bool) {
+// next takes an instance to deliver: an urgent one if any waits, else,
+// unless urgentOnly, one queued for later.
+func (d *Dispatcher) next(urgentOnly bool) (id string, urgent, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for id := range d.queued {
-		delete(d.queued, id)
-		d.running[id] = true
-		return id, true
+	for i, q := range []map[string]bool{d.urgent, d.later} {
+		for id := range q {
+			delete(q, id)
+			d.running[id] = true
+			return id, i == 0, true
+		}
+		if urgentOnly {
+			break
+		}
 	}
-	return "", false
+	return "", false, false
 }
 
 func (d *Dispatcher) finished(id string) {
 	d.mu.Lock()
 	delete(d.running, id)
-	again := d.again[id]
+	urgent, again := d.again[id]
 	delete(d.again, id)
 	d.mu.Unlock()
 	if again {
-		d.Kick(id)
+		d.kick(id, urgent)
 	}
 }
 
@@ -149,11 +183,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		defer wg.Done()
 		d.publishHomes(ctx)
 	}()
-	for range d.cfg.Workers {
+	for i := range d.cfg.Workers + urgentWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.work(ctx)
+			d.work(ctx, i >= d.cfg.Workers)
 		}()
 	}
 	d.scan(ctx)
@@ -182,27 +216,36 @@ func (d *Dispatcher) scan(ctx context.Context) {
 	}
 	d.cfg.Metrics.outboxDepth.Set(float64(len(ids)))
 	for _, id := range ids {
-		d.Kick(id)
+		d.KickLater(id)
 	}
 }
 
-func (d *Dispatcher) work(ctx context.Context) {
+// urgentWorkers are the workers that deliver only urgent work, besides
+// DispatcherConfig.Workers, which take urgent work first and then the rest.
+const urgentWorkers = 2
+
+func (d *Dispatcher) work(ctx context.Context, urgentOnly bool) {
+	ready := d.ready
+	if urgentOnly {
+		ready = d.readyUrgent
+	}
 	for {
-		id, ok := d.next()
+		id, urgent, ok := d.next(urgentOnly)
 		if !ok {
 			select {
 			case <-ctx.Done():
 				return
-			case <-d.ready:
+			case <-ready:
 				continue
 			}
 		}
 		// More may be queued than this worker takes; pass the signal on.
-		select {
-		case d.ready <- struct{}{}:
-		default:
+		signal(ready)
+		dctx := ctx
+		if urgent {
+			dctx = urgently(ctx)
 		}
-		if err := d.Deliver(ctx, id); err != nil && ctx.Err() == nil {
+		if err := d.Deliver(dctx, id); err != nil && ctx.Err() == nil {
 			d.log.Warn("delivery postponed", "instance_id", id, "err", err)
 		}
 		d.finished(id)

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -43,9 +44,19 @@ func Unpaced() *Pacer {
 }
 
 // Wait blocks until a call to method in channel is within the limits.
+//
+// A call made for what a person just did (ctx marked by urgently) queues
+// for the next free call. Any other call (reminders, refreshes, the outbox
+// scan) takes a call only while one is left over, and never queues: so a
+// backlog paced to Slack's limits leaves room for the next click's
+// messages instead of standing in front of them.
 func (p *Pacer) Wait(ctx context.Context, method, channel string) error {
+	take := waitBehind
+	if isUrgent(ctx) {
+		take = (*rate.Limiter).Wait
+	}
 	if l := p.perMethod[method]; l != nil {
-		if err := l.Wait(ctx); err != nil {
+		if err := take(l, ctx); err != nil {
 			return err
 		}
 	}
@@ -62,5 +73,43 @@ func (p *Pacer) Wait(ctx context.Context, method, channel string) error {
 		p.channels[channel] = l
 	}
 	p.mu.Unlock()
-	return l.Wait(ctx)
+	return take(l, ctx)
+}
+
+// headroom is how many calls a limiter keeps for urgent calls: other calls
+// wait while it has no more than this.
+const headroom = 1
+
+// waitBehind takes one call from l once l has more than headroom to
+// spare, without reserving ahead, so that an urgent Wait is never behind
+// it.
+func waitBehind(l *rate.Limiter, ctx context.Context) error {
+	for {
+		now := time.Now()
+		tokens := l.TokensAt(now)
+		if tokens >= 1+headroom && l.AllowN(now, 1) {
+			return nil
+		}
+		// Sleep until the limiter should have refilled enough.
+		need := time.Duration((1 + headroom - tokens) / float64(l.Limit()) * float64(time.Second))
+		t := time.NewTimer(max(need, 5*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+type urgencyKey struct{}
+
+// urgently marks ctx as doing what a person is waiting for (see Wait).
+func urgently(ctx context.Context) context.Context {
+	return context.WithValue(ctx, urgencyKey{}, true)
+}
+
+func isUrgent(ctx context.Context) bool {
+	u, _ := ctx.Value(urgencyKey{}).(bool)
+	return u
 }

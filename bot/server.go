@@ -714,7 +714,7 @@ func (s *Server) handleEvent(id string, ev slackevents.EventsAPIEvent) {
 	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && (e.Tab == "home" || e.Tab == "") {
 		who := e.User
 		s.background(func(ctx context.Context) {
-			if err := s.cfg.Dispatcher.PublishHome(ctx, who); err != nil {
+			if err := s.cfg.Dispatcher.PublishHome(urgently(ctx), who); err != nil {
 				s.log.Error("publishing the App Home", "user_id", who, "err", err)
 			}
 		})

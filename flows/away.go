@@ -11,10 +11,10 @@ import (
 // Absence says that User is away and who stands in for them. Until is the
 // first instant they are back; the zero time means "until /request back".
 type Absence struct {
-	User     string    `bson:"_id"`
-	Delegate string    `bson:"delegate"`
-	Until    time.Time `bson:"until,omitempty"`
-	SetAt    time.Time `bson:"set_at"`
+	User     string    `bson:"_id" json:"id"`
+	Delegate string    `bson:"delegate" json:"delegate"`
+	Until    time.Time `bson:"until,omitempty" json:"until,omitzero"`
+	SetAt    time.Time `bson:"set_at" json:"set_at"`
 }
 
 // ActiveAt reports whether the absence holds at now.

@@ -47,47 +47,47 @@ const (
 // state, steps, history and the effects still to deliver change together in
 // one atomic update guarded by Version.
 type Instance struct {
-	ID       string `bson:"_id"`
-	CaseID   string `bson:"case_id"`          // shared by the instances one request started
-	ParentID string `bson:"parent,omitempty"` // the instance whose handoff started this one
+	ID       string `bson:"_id" json:"id"`
+	CaseID   string `bson:"case_id" json:"case_id"`                   // shared by the instances one request started
+	ParentID string `bson:"parent,omitempty" json:"parent,omitempty"` // the instance whose handoff started this one
 
-	Process           string `bson:"process"`
-	Workflow          string `bson:"workflow"`
-	DefinitionVersion int    `bson:"definition_version"`
-	DefinitionHash    string `bson:"definition_hash"`
+	Process           string `bson:"process" json:"process"`
+	Workflow          string `bson:"workflow" json:"workflow"`
+	DefinitionVersion int    `bson:"definition_version" json:"definition_version"`
+	DefinitionHash    string `bson:"definition_hash" json:"definition_hash"`
 
-	Requester string    `bson:"requester"`
-	Values    Values    `bson:"values"`
-	State     State     `bson:"state"`
-	Steps     []StepRun `bson:"steps"`
-	Current   int       `bson:"current"` // index into Steps of the step in play; -1 when none
+	Requester string    `bson:"requester" json:"requester"`
+	Values    Values    `bson:"values" json:"values"`
+	State     State     `bson:"state" json:"state"`
+	Steps     []StepRun `bson:"steps" json:"steps"`
+	Current   int       `bson:"current" json:"current"` // index into Steps of the step in play; -1 when none
 
-	CreatedAt time.Time  `bson:"created_at"`
-	UpdatedAt time.Time  `bson:"updated_at"`
-	EndedAt   *time.Time `bson:"ended_at,omitempty"`
+	CreatedAt time.Time  `bson:"created_at" json:"created_at"`
+	UpdatedAt time.Time  `bson:"updated_at" json:"updated_at"`
+	EndedAt   *time.Time `bson:"ended_at,omitempty" json:"ended_at,omitzero"`
 
-	History []Event `bson:"history"`
+	History []Event `bson:"history" json:"history"`
 
 	// Version guards every transition: a save names the version it read.
-	Version int64 `bson:"version"`
+	Version int64 `bson:"version" json:"version"`
 
 	// Derived from the fields above by the engine, for the store's queries:
 	// open requests, what waits on whom, what is due.
-	Open        bool       `bson:"open"`
-	Waiting     []string   `bson:"waiting"` // users who still have to act
-	DueAt       *time.Time `bson:"due_at,omitempty"`
-	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty"`
+	Open        bool       `bson:"open" json:"open"`
+	Waiting     []string   `bson:"waiting" json:"waiting"` // users who still have to act
+	DueAt       *time.Time `bson:"due_at,omitempty" json:"due_at,omitzero"`
+	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty" json:"next_nudge_at,omitzero"`
 
 	// Outbox holds effects not yet delivered, by effect id. Transitions add to
 	// it; only the dispatcher removes from it, so the two never overwrite
 	// each other's work.
-	Outbox    map[string]Effect `bson:"outbox"`
-	EffectSeq int               `bson:"effect_seq"`
+	Outbox    map[string]Effect `bson:"outbox" json:"outbox"`
+	EffectSeq int               `bson:"effect_seq" json:"effect_seq"`
 
 	// Messages are the Slack messages posted for this instance, by key (see
 	// ReviewKey and StatusKey), so that later changes edit them in place.
 	// Only the dispatcher writes them.
-	Messages map[string]MessageRef `bson:"messages,omitempty"`
+	Messages map[string]MessageRef `bson:"messages,omitempty" json:"messages,omitempty"`
 }
 
 // CurrentStep returns the step in play, or nil when the instance has ended.
@@ -147,20 +147,20 @@ func cloneMap[M ~map[K]V, K comparable, V any](m M) M {
 
 // StepRun is one step of one instance.
 type StepRun struct {
-	ID     string     `bson:"id"`
-	Status StepStatus `bson:"status"`
+	ID     string     `bson:"id" json:"id"`
+	Status StepStatus `bson:"status" json:"status"`
 	// Round counts how often the step was entered: a resubmission after
 	// requested changes enters it again, and buttons of an earlier round are
 	// stale.
-	Round     int          `bson:"round"`
-	Assignees []Assignment `bson:"assignees"`
-	Needed    int          `bson:"needed"` // approvals that satisfy the step
+	Round     int          `bson:"round" json:"round"`
+	Assignees []Assignment `bson:"assignees" json:"assignees"`
+	Needed    int          `bson:"needed" json:"needed"` // approvals that satisfy the step
 
-	StartedAt   *time.Time `bson:"started_at,omitempty"`
-	DueAt       *time.Time `bson:"due_at,omitempty"`
-	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty"`
-	EndedAt     *time.Time `bson:"ended_at,omitempty"`
-	Escalated   bool       `bson:"escalated,omitempty"`
+	StartedAt   *time.Time `bson:"started_at,omitempty" json:"started_at,omitzero"`
+	DueAt       *time.Time `bson:"due_at,omitempty" json:"due_at,omitzero"`
+	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty" json:"next_nudge_at,omitzero"`
+	EndedAt     *time.Time `bson:"ended_at,omitempty" json:"ended_at,omitzero"`
+	Escalated   bool       `bson:"escalated,omitempty" json:"escalated,omitempty"`
 }
 
 // Approvals counts the approvals the step has.
@@ -209,13 +209,13 @@ const (
 
 // Assignment is one person asked to act on a step.
 type Assignment struct {
-	User       string     `bson:"user"`
-	OnBehalfOf string     `bson:"on_behalf_of,omitempty"` // the reviewer this user stands in for
-	Escalation bool       `bson:"escalation,omitempty"`   // added when the step passed its SLA
-	Decision   Decision   `bson:"decision,omitempty"`
-	DecidedAt  *time.Time `bson:"decided_at,omitempty"`
-	Reason     string     `bson:"reason,omitempty"`
-	AskedAt    time.Time  `bson:"asked_at"`
+	User       string     `bson:"user" json:"user"`
+	OnBehalfOf string     `bson:"on_behalf_of,omitempty" json:"on_behalf_of,omitempty"` // the reviewer this user stands in for
+	Escalation bool       `bson:"escalation,omitempty" json:"escalation,omitempty"`     // added when the step passed its SLA
+	Decision   Decision   `bson:"decision,omitempty" json:"decision,omitempty"`
+	DecidedAt  *time.Time `bson:"decided_at,omitempty" json:"decided_at,omitzero"`
+	Reason     string     `bson:"reason,omitempty" json:"reason,omitempty"`
+	AskedAt    time.Time  `bson:"asked_at" json:"asked_at"`
 }
 
 // Action names what happened in a history entry and what a command asks.
@@ -241,19 +241,19 @@ const (
 
 // Event is one entry of an instance's history. History is only appended to.
 type Event struct {
-	At                time.Time `bson:"at"`
-	Action            Action    `bson:"action"`
-	Actor             string    `bson:"actor,omitempty"` // empty: Handoff itself
-	OnBehalfOf        string    `bson:"on_behalf_of,omitempty"`
-	Step              string    `bson:"step,omitempty"`
-	Reason            string    `bson:"reason,omitempty"`
-	Target            string    `bson:"target,omitempty"` // who a step was reassigned to, the workflow handed off to, an outcome
-	DefinitionVersion int       `bson:"definition_version"`
+	At                time.Time `bson:"at" json:"at"`
+	Action            Action    `bson:"action" json:"action"`
+	Actor             string    `bson:"actor,omitempty" json:"actor,omitempty"` // empty: Handoff itself
+	OnBehalfOf        string    `bson:"on_behalf_of,omitempty" json:"on_behalf_of,omitempty"`
+	Step              string    `bson:"step,omitempty" json:"step,omitempty"`
+	Reason            string    `bson:"reason,omitempty" json:"reason,omitempty"`
+	Target            string    `bson:"target,omitempty" json:"target,omitempty"` // who a step was reassigned to, the workflow handed off to, an outcome
+	DefinitionVersion int       `bson:"definition_version" json:"definition_version"`
 	// DueAt is the step's deadline, on a step_started entry of a step
 	// with an SLA. The step's run keeps only its last round's deadline;
 	// this lets a report tell whether an earlier round, sent back for
 	// changes, was decided late.
-	DueAt *time.Time `bson:"due_at,omitempty"`
+	DueAt *time.Time `bson:"due_at,omitempty" json:"due_at,omitzero"`
 }
 
 // EffectKind is what the Slack side has to do.
@@ -279,22 +279,22 @@ const (
 
 // Effect is one thing to deliver after a transition is saved.
 type Effect struct {
-	ID        string     `bson:"id"`
-	Seq       int        `bson:"seq"`
-	Kind      EffectKind `bson:"kind"`
-	Step      string     `bson:"step,omitempty"`
-	Round     int        `bson:"round,omitempty"`
-	User      string     `bson:"user,omitempty"`
-	Users     []string   `bson:"users,omitempty"` // whose App Home to refresh, for refresh_home
-	Workflow  string     `bson:"workflow,omitempty"`
-	Note      string     `bson:"note,omitempty"`
-	CreatedAt time.Time  `bson:"created_at"`
+	ID        string     `bson:"id" json:"id"`
+	Seq       int        `bson:"seq" json:"seq"`
+	Kind      EffectKind `bson:"kind" json:"kind"`
+	Step      string     `bson:"step,omitempty" json:"step,omitempty"`
+	Round     int        `bson:"round,omitempty" json:"round,omitempty"`
+	User      string     `bson:"user,omitempty" json:"user,omitempty"`
+	Users     []string   `bson:"users,omitempty" json:"users,omitempty"` // whose App Home to refresh, for refresh_home
+	Workflow  string     `bson:"workflow,omitempty" json:"workflow,omitempty"`
+	Note      string     `bson:"note,omitempty" json:"note,omitempty"`
+	CreatedAt time.Time  `bson:"created_at" json:"created_at"`
 }
 
 // MessageRef locates a posted Slack message.
 type MessageRef struct {
-	Channel string `bson:"channel"`
-	TS      string `bson:"ts"`
+	Channel string `bson:"channel" json:"channel"`
+	TS      string `bson:"ts" json:"ts"`
 }
 
 // EscalationKey is the Messages key of the message telling user that round

@@ -13,12 +13,12 @@ import (
 // started on, so "what did the process look like when this ran" always has
 // an answer.
 type DefinitionVersion struct {
-	Process   string    `bson:"process"`
-	Version   int       `bson:"version"`
-	Hash      string    `bson:"hash"`
-	Path      string    `bson:"path"`
-	YAML      string    `bson:"yaml"`
-	FirstSeen time.Time `bson:"first_seen"`
+	Process   string    `bson:"process" json:"process"`
+	Version   int       `bson:"version" json:"version"`
+	Hash      string    `bson:"hash" json:"hash"`
+	Path      string    `bson:"path" json:"path"`
+	YAML      string    `bson:"yaml" json:"yaml"`
+	FirstSeen time.Time `bson:"first_seen" json:"first_seen"`
 }
 
 // Archive returns recorded definition versions.

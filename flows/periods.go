@@ -10,9 +10,9 @@ import (
 // in force. A rollback to an earlier content reuses its version number, so
 // only activations can tell that it came back.
 type Activation struct {
-	Process string    `bson:"process"`
-	Version int       `bson:"version"`
-	At      time.Time `bson:"activated_at"`
+	Process string    `bson:"process" json:"process"`
+	Version int       `bson:"version" json:"version"`
+	At      time.Time `bson:"activated_at" json:"activated_at"`
 }
 
 // Period is a stretch of time in which one version of a process was in

@@ -41,9 +41,31 @@ func TestConfigNamesWhatIsMissing(t *testing.T) {
 				}
 			case err != nil:
 				t.Errorf("loadConfig: %v; want the settings accepted", err)
-			case tc.defaults && (c.Addr != ":3000" || c.Flows != "flows" || c.MongoDatabase != "handoff"):
+			case tc.defaults && (c.Addr != ":3000" || c.Flows != "flows" || c.DataDir != "./data" || c.MongoURI != "" || c.MongoDatabase != ""):
 				t.Errorf("loadConfig: %+v; want the documented defaults", c)
 			}
 		})
+	}
+}
+
+// TestOneStoreConfig: serve and the commands read the store settings with
+// the same loader, so they never disagree on where the data is.
+func TestOneStoreConfig(t *testing.T) {
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-1")
+	t.Setenv("SLACK_SIGNING_SECRET", "s")
+	t.Setenv("HANDOFF_DATA_DIR", "/srv/handoff")
+	t.Setenv("MONGODB_URI", "")
+	t.Setenv("MONGODB_DATABASE", "approvals")
+	serve, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := loadStoreConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := StoreConfig{DataDir: "/srv/handoff", MongoDatabase: "approvals"}
+	if serve.StoreConfig != want || cmd != want {
+		t.Errorf("serve reads %+v, the commands %+v; want both %+v", serve.StoreConfig, cmd, want)
 	}
 }

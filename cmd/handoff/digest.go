@@ -57,11 +57,11 @@ func runDigest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, digestTimeout)
 	defer cancel()
-	db, closeStore, err := openStore(ctx, storeSettings{MongoURI: cfg.MongoURI, MongoDatabase: cfg.MongoDatabase, DataDir: cfg.DataDir}, stderr)
+	db, err := openStore(ctx, cfg.StoreConfig, forWorking, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer closeStore(db)
 	// Versions stay unset: each instance's definition is read from the
 	// archive by the version it runs on, and nothing is recorded.
 	lib := flows.NewLibrary(processes, db)

@@ -18,7 +18,6 @@ import (
 	"github.com/handoffbot/handoff/bot"
 	"github.com/handoffbot/handoff/bot/fakeslack"
 	"github.com/handoffbot/handoff/flows"
-	"github.com/handoffbot/handoff/store/embedded"
 )
 
 // The end-to-end tests run the real App (HTTP server, flows service, store,
@@ -27,31 +26,31 @@ import (
 
 const testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 
-// mongoURI is the server the tests use: MONGODB_TEST_URI when set, else one
-// embedded server for the whole test binary.
-var mongoURI string
+// testMongoURI is MONGODB_TEST_URI: when set, the tests run on that MongoDB
+// instead of an embedded file of their own.
+var testMongoURI = os.Getenv("MONGODB_TEST_URI")
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
-		mongoURI = os.Getenv("MONGODB_TEST_URI")
-		if mongoURI == "" {
-			dir, err := os.MkdirTemp("", "handoff-e2e-")
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-			defer os.RemoveAll(dir)
-			srv, err := embedded.Start(context.Background(), embedded.Config{Dir: dir})
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "starting the embedded store:", err)
-				return 1
-			}
-			defer srv.Close()
-			mongoURI = srv.URI()
-		}
 		defer stopSharedBrowser()
 		return m.Run()
 	}())
+}
+
+// testStore is a fresh store for one App: an embedded file in a directory
+// of t's, or a database of its own on MONGODB_TEST_URI.
+func testStore(t testing.TB) StoreConfig {
+	if testMongoURI != "" {
+		return StoreConfig{MongoURI: testMongoURI, MongoDatabase: newDatabaseName(t)}
+	}
+	return StoreConfig{DataDir: filepath.Join(t.TempDir(), "data")}
+}
+
+// setStoreEnv points the commands that read the environment at s.
+func setStoreEnv(t *testing.T, s StoreConfig) {
+	t.Setenv("MONGODB_URI", s.MongoURI)
+	t.Setenv("MONGODB_DATABASE", s.MongoDatabase)
+	t.Setenv("HANDOFF_DATA_DIR", s.DataDir)
 }
 
 const testFlow = `process: procurement
@@ -140,7 +139,7 @@ func newHarnessWith(t testing.TB, edit func(*Config)) *harness {
 	h := &harness{t: t, slack: fake, clock: &clock{now: time.Now()}}
 	h.cfg = Config{
 		Addr: "127.0.0.1:0", Flows: flowsDir, Directory: filepath.Join(dir, "directory.yml"),
-		MongoURI: mongoURI, MongoDatabase: newDatabaseName(t),
+		StoreConfig:   testStore(t),
 		SlackBotToken: "xoxb-test-token", SlackSigningSecret: testSecret, SlackAPIURL: fake.APIURL(),
 		Replica: "test",
 		// Pacing only spaces the same calls out in time; the tests would

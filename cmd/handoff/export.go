@@ -47,11 +47,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	db, closeStore, err := openForReading(ctx, stderr)
+	db, err := openForReading(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer closeStore(db)
 
 	out := bufio.NewWriter(stdout)
 	var sink auditSink = newCSVSink(out)
@@ -81,7 +81,7 @@ type auditSink interface {
 // exportAudit streams the instances f selects and writes their history
 // entries at or after since. An entry at or after since means its instance
 // was updated since then, so f.UpdatedSince lets MongoDB skip the rest.
-func exportAudit(ctx context.Context, db *store.DB, f store.StreamFilter, since time.Time, sink auditSink) (int, error) {
+func exportAudit(ctx context.Context, db store.DB, f store.StreamFilter, since time.Time, sink auditSink) (int, error) {
 	n := 0
 	for in, err := range db.Stream(ctx, f) {
 		if err != nil {

@@ -82,11 +82,11 @@ func runFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: flows %s %s", errUsage, sub, strings.Join(positional, " "))
 	}
 
-	db, closeStore, err := openForReading(ctx, stderr)
+	db, err := openForReading(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer closeStore(db)
 	ctx, cancel := context.WithTimeout(ctx, flowsTimeout)
 	defer cancel()
 
@@ -117,7 +117,7 @@ func parseAt(s string) (time.Time, error) {
 
 // periodsOf returns process's versions (newest first) and when each was in
 // force (oldest first), or an error naming the processes that have versions.
-func periodsOf(ctx context.Context, db *store.DB, process string) ([]flows.DefinitionVersion, []flows.Period, error) {
+func periodsOf(ctx context.Context, db store.DB, process string) ([]flows.DefinitionVersion, []flows.Period, error) {
 	vs, err := versionsOf(ctx, db, process)
 	if err != nil {
 		return nil, nil, err
@@ -139,7 +139,7 @@ func versionNumbered(vs []flows.DefinitionVersion, n int) *flows.DefinitionVersi
 	return nil
 }
 
-func showAt(ctx context.Context, db *store.DB, process string, at time.Time, stdout, stderr io.Writer) error {
+func showAt(ctx context.Context, db store.DB, process string, at time.Time, stdout, stderr io.Writer) error {
 	vs, periods, err := periodsOf(ctx, db, process)
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func showAt(ctx context.Context, db *store.DB, process string, at time.Time, std
 	return err
 }
 
-func diffVersions(ctx context.Context, db *store.DB, process string, v1, v2 int, stdout io.Writer) error {
+func diffVersions(ctx context.Context, db store.DB, process string, v1, v2 int, stdout io.Writer) error {
 	var recs [2]*flows.DefinitionVersion
 	for i, n := range []int{v1, v2} {
 		v, err := db.DefinitionVersion(ctx, process, n)
@@ -207,7 +207,7 @@ func currentHashes() map[string]string {
 	return out
 }
 
-func listProcesses(ctx context.Context, db *store.DB, stdout io.Writer) error {
+func listProcesses(ctx context.Context, db store.DB, stdout io.Writer) error {
 	names, err := db.DefinitionProcesses(ctx)
 	if err != nil {
 		return err
@@ -238,7 +238,7 @@ func listProcesses(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	return tw.Flush()
 }
 
-func history(ctx context.Context, db *store.DB, process string, stdout, stderr io.Writer) error {
+func history(ctx context.Context, db store.DB, process string, stdout, stderr io.Writer) error {
 	vs, periods, err := periodsOf(ctx, db, process)
 	if err != nil {
 		return err
@@ -276,7 +276,7 @@ func history(ctx context.Context, db *store.DB, process string, stdout, stderr i
 	return nil
 }
 
-func show(ctx context.Context, db *store.DB, process string, version int, stdout, stderr io.Writer) error {
+func show(ctx context.Context, db store.DB, process string, version int, stdout, stderr io.Writer) error {
 	if version == 0 {
 		vs, err := versionsOf(ctx, db, process)
 		if err != nil {
@@ -304,7 +304,7 @@ func show(ctx context.Context, db *store.DB, process string, version int, stdout
 
 // versionsOf returns process's versions, newest first, or an error naming
 // the processes that do have versions.
-func versionsOf(ctx context.Context, db *store.DB, process string) ([]flows.DefinitionVersion, error) {
+func versionsOf(ctx context.Context, db store.DB, process string) ([]flows.DefinitionVersion, error) {
 	vs, err := db.DefinitionVersions(ctx, process)
 	if err != nil {
 		return nil, err

@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/handoffbot/handoff/flows"
-	"github.com/handoffbot/handoff/store"
-	"github.com/handoffbot/handoff/store/embedded"
+	"github.com/handoffbot/handoff/store/sqlite"
 )
 
 const flowV1 = `process: errands
@@ -38,12 +37,7 @@ var flowV2 = strings.Replace(flowV1, "title: OK", "title: Boss says OK", 1)
 func recordFlows(t *testing.T, dataDir string, at time.Time) (v1, v2 *flows.Process) {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx, embedded.Config{Dir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	db, err := store.Open(ctx, srv.URI(), "")
+	db, err := sqlite.Open(ctx, dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,16 +119,20 @@ func TestFlowsHistoryAndShow(t *testing.T) {
 	}
 }
 
-// TestFlowsBesideServe: while a server holds the data directory (as
-// `handoff serve` does), the command attaches to it instead of failing.
+// TestFlowsBesideServe: while `handoff serve` holds the embedded file, a
+// command reads the same file beside it.
 func TestFlowsBesideServe(t *testing.T) {
 	dataDir := t.TempDir()
 	recordFlows(t, dataDir, time.Date(2025, 3, 3, 9, 30, 0, 0, time.UTC))
-	srv, err := embedded.Start(context.Background(), embedded.Config{Dir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx := context.Background()
+	serving, err := sqlite.Open(ctx, dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	defer serving.Close(ctx)
+	if err := serving.LockForServe(); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("MONGODB_URI", "")
 	t.Setenv("HANDOFF_DATA_DIR", dataDir)
 	t.Setenv("HANDOFF_FLOWS", t.TempDir())
@@ -143,8 +141,8 @@ func TestFlowsBesideServe(t *testing.T) {
 	if err != nil || out != flowV1 {
 		t.Fatalf("show beside a running server = %v\n%s\n%s", err, out, errOut)
 	}
-	if !strings.Contains(errOut, "attached") {
-		t.Errorf("stderr does not say it attached: %q", errOut)
+	if !strings.Contains(errOut, "store: embedded (SQLite in ") {
+		t.Errorf("stderr does not say which store it read: %q", errOut)
 	}
 }
 
@@ -247,11 +245,7 @@ func TestFlowsRollback(t *testing.T) {
 	dataDir := t.TempDir()
 	day := func(d int) time.Time { return time.Date(2025, 3, d, 9, 30, 0, 0, time.UTC) }
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx, embedded.Config{Dir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, srv.URI(), "")
+	db, err := sqlite.Open(ctx, dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +269,6 @@ func TestFlowsRollback(t *testing.T) {
 		}
 	}
 	db.Close(ctx)
-	srv.Close()
 	t.Setenv("MONGODB_URI", "")
 	t.Setenv("HANDOFF_DATA_DIR", dataDir)
 	t.Setenv("HANDOFF_FLOWS", t.TempDir())

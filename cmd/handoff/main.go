@@ -9,6 +9,8 @@
 //	handoff flows ...      the recorded versions of process files
 //	handoff report         where requests wait and why
 //	handoff export         the audit trail
+//	handoff store copy     move the data between the embedded file and MongoDB
+//	handoff seed           made-up requests, to try reports and the digest with
 //	handoff version        print the build's version
 //
 // Each subcommand lives in its own file and takes -h.
@@ -45,6 +47,8 @@ var commands = []command{
 	{"flows", "list, print and compare the recorded versions of process files", runFlows},
 	{"report", "where requests wait: per process, workflow, step and reviewer", runReport},
 	{"export", "write the audit trail as CSV or JSON lines", runExport},
+	{"store", "copy everything from one store to another (store copy --to mongodb://…)", runStore},
+	{"seed", "make up requests to try reports and the digest with (seed --requests N)", runSeed},
 	{"version", "print the version of this build", runVersion},
 }
 

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,25 +12,15 @@ import (
 	"github.com/handoffbot/handoff/store"
 )
 
-// openForReading opens the store the way `handoff serve` would find it, for
-// a command that only reads (flows, report, export): beside a running serve
-// it attaches to its embedded server. ctx bounds the opening only.
-func openForReading(ctx context.Context, stderr io.Writer) (*store.DB, func(), error) {
-	settings := storeSettings{
-		MongoURI:      envOr("MONGODB_URI", ""),
-		MongoDatabase: envOr("MONGODB_DATABASE", store.DefaultDatabase),
-		DataDir:       envOr("HANDOFF_DATA_DIR", "./data"),
+// openForReading opens the store the way `handoff serve` finds it, for a
+// command that only reads (flows, report, export): beside a running serve,
+// the embedded file is read as it is written. The caller closes it.
+func openForReading(ctx context.Context, stderr io.Writer) (store.DB, error) {
+	s, err := loadStoreConfig()
+	if err != nil {
+		return nil, err
 	}
-	if settings.MongoURI == "" {
-		// Reading must not leave an empty embedded store behind where
-		// the user merely looked in the wrong directory.
-		if _, err := os.Stat(settings.DataDir); errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("no data directory at %s, so nothing is recorded there; set HANDOFF_DATA_DIR to where `handoff serve` keeps its data, or MONGODB_URI", settings.DataDir)
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, flowsTimeout)
-	defer cancel()
-	return openStore(ctx, settings, stderr)
+	return openStore(ctx, s, forReading, stderr)
 }
 
 // parseSince reads a --since value: a length of time back from now (30d,

@@ -15,7 +15,7 @@ import (
 // newScheduler wires the reminder jobs to the store, the flows service and
 // the Slack side. digests may be nil for a scheduler that only sends
 // through SendDigest's own sender.
-func newScheduler(cfg Config, db *store.DB, lib *flows.Library, svc *flows.Service, digests flows.DigestSender, clock flows.Clock, log *slog.Logger, holder string, kick func(string)) (*reminders.Scheduler, error) {
+func newScheduler(cfg Config, db store.DB, lib *flows.Library, svc *flows.Service, digests flows.DigestSender, clock flows.Clock, log *slog.Logger, holder string, kick func(string)) (*reminders.Scheduler, error) {
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil || cfg.Timezone == "Local" {
 		return nil, fmt.Errorf("HANDOFF_TIMEZONE=%s: want an IANA time zone name, like UTC or Europe/Berlin", cfg.Timezone)
@@ -36,11 +36,11 @@ func newScheduler(cfg Config, db *store.DB, lib *flows.Library, svc *flows.Servi
 func digestSender(d *bot.Dispatcher) flows.DigestSender { return d.Digests() }
 
 // leases adapts the store's leases to the scheduler's interface.
-type leases struct{ db *store.DB }
+type leases struct{ db store.DB }
 
 var (
 	_ reminders.Leases = leases{}
-	_ reminders.Store  = (*store.DB)(nil)
+	_ reminders.Store  = store.DB(nil)
 )
 
 func toStore(l reminders.Lease) store.Lease {

@@ -60,7 +60,7 @@ func newReminderHarness(t *testing.T, flow string, start time.Time) *harness {
 	h := &harness{t: t, slack: fake, clock: &clock{now: start}}
 	h.cfg = Config{
 		Addr: "127.0.0.1:0", Flows: flowsDir, Directory: filepath.Join(dir, "directory.yml"),
-		MongoURI: mongoURI, MongoDatabase: newDatabaseName(t),
+		StoreConfig:   testStore(t),
 		SlackBotToken: "xoxb-test-token", SlackSigningSecret: testSecret, SlackAPIURL: fake.APIURL(),
 		Replica: "test", ScanEvery: time.Minute, DigestCron: reminders.DefaultDigestCron, Timezone: "UTC",
 		pacing: bot.Unpaced(),
@@ -265,6 +265,9 @@ func TestDailyDigest(t *testing.T) {
 	h.wait("the approval", func(s *fakeslack.Server) bool {
 		return h.dmHas("UANN", "was approved")(s) || h.dmHas("UBEA", "was approved")(s)
 	})
+	// And its announcement, so that the channel's last message is the
+	// next digest.
+	h.settle()
 
 	// Wednesday: the two still overdue. Saturday: no digest.
 	h.setClock(start.Add(51 * time.Hour))
@@ -332,6 +335,7 @@ func TestTwoReplicasOverAWeek(t *testing.T) {
 	a := newReminderHarness(t, reminderFlow("", "        remind_every: 4h\n        escalate_to: [role:finance]\n"), start.Add(skew))
 	b := &harness{t: t, slack: a.slack, clock: &clock{now: start}, cfg: a.cfg}
 	b.cfg.Replica = "test-2"
+	b.cfg.sharedFile = true
 	b.start()
 	a.request("UANN", map[string]string{"item": "Laptop", "amount": "500"})
 	a.request("UBEA", map[string]string{"item": "Chair", "amount": "200"})
@@ -438,8 +442,7 @@ func TestDigestCommand(t *testing.T) {
 	h.wait("the manager's request", h.dmHas("UMGR", "asks you to approve"))
 	h.settle()
 	t.Setenv("HANDOFF_FLOWS", h.cfg.Flows)
-	t.Setenv("MONGODB_URI", mongoURI)
-	t.Setenv("MONGODB_DATABASE", h.cfg.MongoDatabase)
+	setStoreEnv(t, h.cfg.StoreConfig)
 	t.Setenv("SLACK_API_URL", h.slack.APIURL())
 
 	tests := []struct {

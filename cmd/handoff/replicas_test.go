@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ func TestTwoReplicasDeliverOnce(t *testing.T) {
 	// A second replica on the same database and the same Slack.
 	other := &harness{t: t, slack: h.slack, clock: h.clock, cfg: h.cfg}
 	other.cfg.Replica = "test-2"
+	other.cfg.sharedFile = true
 	other.start()
 
 	for range 5 {
@@ -46,6 +48,7 @@ func TestTransitionOnAnotherReplicaWhileDelivering(t *testing.T) {
 	h := newHarnessWith(t, func(c *Config) { c.outboxScan = time.Hour })
 	other := &harness{t: t, slack: h.slack, clock: h.clock, cfg: h.cfg}
 	other.cfg.Replica = "test-2"
+	other.cfg.sharedFile = true
 	other.start()
 
 	h.request("UANN", map[string]string{"item": "Laptop", "amount": "5000"})
@@ -88,4 +91,27 @@ func TestLongTextIsCutNotRefused(t *testing.T) {
 	if !h.dmHas("UMGR", "&lt;&lt;…")(h.slack) {
 		t.Error("the long justification was not cut with an ellipsis")
 	}
+}
+
+// TestSecondServeOnTheSameFileIsRefused: the embedded file serves one
+// process; a second serve is told that replicas need MongoDB, and the file
+// is free again once the first one stops.
+func TestSecondServeOnTheSameFileIsRefused(t *testing.T) {
+	if testMongoURI != "" {
+		t.Skip("replicas share MongoDB")
+	}
+	t.Parallel()
+	h := newHarness(t)
+	cfg := h.cfg
+	cfg.Replica = "test-2"
+	_, err := NewApp(t.Context(), cfg, h.clock, h.app.log, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "MONGODB_URI") {
+		t.Fatalf("a second serve on %s = %v; want it refused, pointing at MongoDB", cfg.DataDir, err)
+	}
+	h.stop()
+	again, err := NewApp(t.Context(), cfg, h.clock, h.app.log, io.Discard)
+	if err != nil {
+		t.Fatalf("serve after the first one stopped: %v", err)
+	}
+	again.Close()
 }

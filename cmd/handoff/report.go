@@ -53,11 +53,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 
-	db, closeStore, err := openForReading(ctx, stderr)
+	db, err := openForReading(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer closeStore(db)
 	r, err := buildReport(ctx, db, *process, since, now)
 	if err != nil {
 		return err
@@ -71,7 +71,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // buildReport streams the instances of process (all when empty) through a
 // flows.ReportBuilder. The stream has no deadline of its own: ctx (Ctrl-C)
 // ends it.
-func buildReport(ctx context.Context, db *store.DB, process string, since, now time.Time) (*flows.Report, error) {
+func buildReport(ctx context.Context, db store.DB, process string, since, now time.Time) (*flows.Report, error) {
 	b := flows.NewReportBuilder(since, now)
 	for in, err := range db.Stream(ctx, store.StreamFilter{Process: process, BatchSize: 500}) {
 		if err != nil {

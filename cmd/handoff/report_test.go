@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"math"
 	"slices"
 	"strconv"
@@ -18,20 +16,15 @@ import (
 
 	"github.com/handoffbot/handoff/flows"
 	"github.com/handoffbot/handoff/store"
-	"github.com/handoffbot/handoff/store/embedded"
+	"github.com/handoffbot/handoff/store/sqlite"
 )
 
 // withStore runs fn on the embedded store of dataDir, as `handoff serve`
 // would have left it, and closes it again.
-func withStore(t testing.TB, dataDir string, fn func(ctx context.Context, db *store.DB)) {
+func withStore(t testing.TB, dataDir string, fn func(ctx context.Context, db store.DB)) {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx, embedded.Config{Dir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	db, err := store.Open(ctx, srv.URI(), "")
+	db, err := sqlite.Open(ctx, dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +116,7 @@ func reject(after time.Duration, who, stepID, reason string) step {
 // save records the flow and stores the history in dataDir.
 func (h *madeHistory) save(dataDir string) {
 	h.t.Helper()
-	withStore(h.t, dataDir, func(ctx context.Context, db *store.DB) {
+	withStore(h.t, dataDir, func(ctx context.Context, db store.DB) {
 		if _, _, err := db.RecordDefinition(ctx, h.p, h.now.Add(-30*24*time.Hour)); err != nil {
 			h.t.Fatal(err)
 		}

@@ -227,7 +227,7 @@ func TestServeWithoutSlackRunsTheSandbox(t *testing.T) {
 			t.Setenv("HANDOFF_ADDR", "127.0.0.1:0")
 			t.Setenv("HANDOFF_FLOWS", "../../flows")
 			t.Setenv("HANDOFF_LOG_LEVEL", "warn")
-			t.Setenv("MONGODB_URI", mongoURI)
+			t.Setenv("MONGODB_URI", testMongoURI)
 			t.Setenv("MONGODB_DATABASE", newDatabaseName(t))
 			stdout := &signalWriter{want: "run handoff serve", seen: make(chan struct{})}
 			var stderr strings.Builder

@@ -25,8 +25,8 @@ func newSandbox(t testing.TB) *sandboxApp {
 	t.Helper()
 	cfg := Config{
 		Addr: "127.0.0.1:0", Flows: filepath.Join("..", "..", "flows"),
-		Directory: filepath.Join("..", "..", exampleDirectory),
-		MongoURI:  mongoURI, MongoDatabase: newDatabaseName(t), Replica: "sandbox-test",
+		Directory:   filepath.Join("..", "..", exampleDirectory),
+		StoreConfig: testStore(t), Replica: "sandbox-test",
 		// Slack's pacing, as `handoff sandbox` runs.
 		LogLevel: "warn",
 	}

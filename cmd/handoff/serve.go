@@ -28,14 +28,13 @@ type Config struct {
 	Addr      string `envconfig:"HANDOFF_ADDR" default:":3000"`
 	Flows     string `envconfig:"HANDOFF_FLOWS" default:"flows"`
 	Directory string `envconfig:"HANDOFF_DIRECTORY"`
-	DataDir   string `envconfig:"HANDOFF_DATA_DIR" default:"./data"`
 	LogLevel  string `envconfig:"HANDOFF_LOG_LEVEL" default:"info"`
 	// Replica names this process in delivery claims and leases; the host
 	// name and process id by default.
 	Replica string `envconfig:"HANDOFF_REPLICA"`
 
-	MongoURI      string `envconfig:"MONGODB_URI"`
-	MongoDatabase string `envconfig:"MONGODB_DATABASE" default:"handoff"`
+	// StoreConfig: HANDOFF_DATA_DIR, MONGODB_URI, MONGODB_DATABASE.
+	StoreConfig
 
 	SlackBotToken      string `envconfig:"SLACK_BOT_TOKEN"`
 	SlackSigningSecret string `envconfig:"SLACK_SIGNING_SECRET"`
@@ -54,6 +53,10 @@ type Config struct {
 	// outboxScan replaces how often the outbox is scanned for effects
 	// nobody kicked (tests); zero keeps the dispatcher's default.
 	outboxScan time.Duration
+	// sharedFile lets a second App serve the same embedded file, which
+	// serve refuses: tests of several replicas, which in production need
+	// MongoDB, run on SQLite's transactions this way.
+	sharedFile bool
 }
 
 // loadConfig reads the environment and says, naming each, which required
@@ -125,8 +128,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 type App struct {
 	cfg        Config
 	log        *slog.Logger
-	db         *store.DB
-	closeStore func()
+	db         store.DB
 	lib        *flows.Library
 	svc        *flows.Service
 	server     *bot.Server
@@ -150,11 +152,15 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("loading the directory: %w", err)
 	}
-	db, closeStore, err := openStore(ctx, storeSettings{MongoURI: cfg.MongoURI, MongoDatabase: cfg.MongoDatabase, DataDir: cfg.DataDir}, stderr)
+	mode := forServing
+	if cfg.sharedFile {
+		mode = forSharing
+	}
+	db, err := openStore(ctx, cfg.StoreConfig, mode, stderr)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: db, closeStore: closeStore}
+	a := &App{cfg: cfg, log: log, db: db}
 	if err := a.recordVersions(ctx, processes, clock.Now()); err != nil {
 		a.Close()
 		return nil, err
@@ -172,16 +178,15 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 	svc.UseAbsences(db)
 	a.svc = svc
 	metrics := bot.NewMetrics()
-	outbox := outboxStore{db}
 	a.dispatcher = bot.NewDispatcher(bot.DispatcherConfig{
-		Store: outbox, Service: svc, Slack: api, Clock: clock, Logger: log, Metrics: metrics, Holder: replica,
+		Store: db, Service: svc, Slack: api, Clock: clock, Logger: log, Metrics: metrics, Holder: replica,
 		Pacing: cfg.pacing, Homes: db, ScanEvery: cfg.outboxScan,
 	})
 	a.server = bot.NewServer(bot.Config{
-		SigningSecret: cfg.SlackSigningSecret, Service: svc, Slack: api, Dispatcher: a.dispatcher, Store: outbox,
+		SigningSecret: cfg.SlackSigningSecret, Service: svc, Slack: api, Dispatcher: a.dispatcher, Store: db,
 		Clock: clock, Logger: log, Metrics: metrics, Health: db.Ping, Homes: db,
 	})
-	a.scheduler, err = newScheduler(cfg, db, a.lib, svc, digestSender(a.dispatcher), clock, log, replica, a.dispatcher.Kick)
+	a.scheduler, err = newScheduler(cfg, db, a.lib, svc, digestSender(a.dispatcher), clock, log, replica, a.dispatcher.KickLater)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -301,20 +306,8 @@ func (a *App) Close() {
 		if a.listener != nil {
 			a.listener.Close()
 		}
-		if a.closeStore != nil {
-			a.closeStore()
+		if a.db != nil {
+			closeStore(a.db)
 		}
 	})
-}
-
-// outboxStore adapts the store's delivery records to the dispatcher's
-// interface.
-type outboxStore struct{ *store.DB }
-
-func (o outboxStore) Delivered(ctx context.Context, id, holder, effectID, key string, ref *flows.MessageRef) error {
-	var msg *store.MessageUpdate
-	if ref != nil {
-		msg = &store.MessageUpdate{Key: key, Ref: *ref}
-	}
-	return o.DB.Delivered(ctx, id, holder, effectID, msg)
 }

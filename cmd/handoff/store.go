@@ -5,73 +5,110 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"path/filepath"
+	"io/fs"
+	"os"
 	"time"
 
+	"github.com/kelseyhightower/envconfig"
+
 	"github.com/handoffbot/handoff/store"
-	"github.com/handoffbot/handoff/store/embedded"
+	"github.com/handoffbot/handoff/store/mongo"
+	"github.com/handoffbot/handoff/store/sqlite"
 )
 
-// storeSettings say which database to use; cmd reads them from the
-// environment.
-type storeSettings struct {
-	MongoURI      string
-	MongoDatabase string
-	DataDir       string
+// StoreConfig says which database to use: MongoDB when MongoURI is set,
+// otherwise the embedded SQLite file in DataDir. `handoff serve` and every
+// command read it the same way (loadStoreConfig); the README's
+// configuration table lists the same.
+type StoreConfig struct {
+	DataDir  string `envconfig:"HANDOFF_DATA_DIR" default:"./data"`
+	MongoURI string `envconfig:"MONGODB_URI"`
+	// MongoDatabase defaults to the database the URI names, then to
+	// "handoff".
+	MongoDatabase string `envconfig:"MONGODB_DATABASE"`
 }
 
-// openStore opens MongoDB when a URI is set. Otherwise it uses the embedded
-// store in the data directory: the running `handoff serve`'s when one holds
-// it, or one started for this process. It says on stderr which, never
-// printing credentials. The returned function closes what was opened.
-func openStore(ctx context.Context, s storeSettings, stderr io.Writer) (*store.DB, func(), error) {
+// loadStoreConfig reads the store settings from the environment, for a
+// command that needs nothing else of Config.
+func loadStoreConfig() (StoreConfig, error) {
+	var s StoreConfig
+	if err := envconfig.Process("", &s); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// openMode says what a process opens the store for.
+type openMode int
+
+const (
+	// forServing: the one `handoff serve` of an embedded file. It locks
+	// the file, so that a second serve is refused, and takes back the
+	// delivery claims a process before it left.
+	forServing openMode = iota
+	// forSharing: a serve that shares the embedded file with another
+	// (tests of several replicas only; production replicas use MongoDB).
+	forSharing
+	// forWorking: a command that reads and may write beside a running
+	// serve (digest, seed, store copy).
+	forWorking
+	// forReading: a command that only reads (report, export, flows). It
+	// creates nothing where there is no data yet.
+	forReading
+)
+
+// openTimeout bounds opening a store: a MongoDB that does not answer, or a
+// migration of the embedded file.
+const openTimeout = 30 * time.Second
+
+// openStore opens the store s names and says on stderr which it is, never
+// with credentials.
+func openStore(ctx context.Context, s StoreConfig, mode openMode, stderr io.Writer) (store.DB, error) {
+	ctx, cancel := context.WithTimeout(ctx, openTimeout)
+	defer cancel()
 	if s.MongoURI != "" {
-		db, err := store.Open(ctx, s.MongoURI, s.MongoDatabase)
+		db, err := mongo.Open(ctx, s.MongoURI, s.MongoDatabase)
 		if err != nil {
-			return nil, nil, fmt.Errorf("opening MONGODB_URI: %w", err)
+			return nil, fmt.Errorf("opening MONGODB_URI: %w", err)
 		}
 		fmt.Fprintf(stderr, "store: MongoDB at %s\n", db.Where())
-		return db, func() { closeDB(db) }, nil
+		return db, nil
 	}
-	// Every process that writes to this data directory's server (serve,
-	// and the commands that attach to it) takes this lock around each
-	// write: FerretDB does not make concurrent updates of one document
-	// atomic (see store.WithLockFile).
-	writes := store.WithLockFile(filepath.Join(s.DataDir, "WRITES"))
-	uri, err := embedded.Attach(s.DataDir)
-	switch {
-	case err == nil:
-		db, err := store.Open(ctx, uri, s.MongoDatabase, writes)
-		if err != nil {
-			return nil, nil, fmt.Errorf("attaching to the embedded store of the handoff running on %s: %w", s.DataDir, err)
+	if mode == forReading {
+		// Reading must not leave an empty store behind where the user
+		// merely looked in the wrong directory.
+		if _, err := os.Stat(s.DataDir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no data directory at %s, so nothing is recorded there; set HANDOFF_DATA_DIR to where `handoff serve` keeps its data, or MONGODB_URI", s.DataDir)
 		}
-		fmt.Fprintf(stderr, "store: embedded, attached to the running handoff's server for %s\n", s.DataDir)
-		return db, func() { closeDB(db) }, nil
-	case !errors.Is(err, embedded.ErrNotRunning):
-		return nil, nil, fmt.Errorf("%w\nStop the other process, or set HANDOFF_DATA_DIR to another directory", err)
 	}
-	srv, err := embedded.Start(ctx, embedded.Config{Dir: s.DataDir, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	db, err := sqlite.Open(ctx, s.DataDir)
 	if err != nil {
-		if errors.Is(err, embedded.ErrLocked) {
-			return nil, nil, fmt.Errorf("%w\nStop the other process, or set HANDOFF_DATA_DIR to another directory", err)
+		return nil, fmt.Errorf("opening the embedded store (HANDOFF_DATA_DIR=%s): %w", s.DataDir, err)
+	}
+	if mode == forServing {
+		if err := db.LockForServe(); err != nil {
+			closeStore(db)
+			return nil, err
 		}
-		return nil, nil, fmt.Errorf("starting the embedded store in %s: %w", s.DataDir, err)
+		// The lock says no other serve runs on this file: a claim left
+		// on an outbox is a dead process's, and waiting for it to expire
+		// would hold its messages back for minutes.
+		if _, err := db.ReleaseAllClaims(ctx); err != nil {
+			closeStore(db)
+			return nil, fmt.Errorf("taking back the delivery claims in %s: %w", db.Where(), err)
+		}
 	}
-	db, err := store.Open(ctx, srv.URI(), s.MongoDatabase, writes)
-	if err != nil {
-		srv.Close()
-		return nil, nil, fmt.Errorf("opening the embedded store in %s: %w", s.DataDir, err)
+	if mode == forServing || mode == forSharing {
+		fmt.Fprintf(stderr, "store: embedded (SQLite in %s). It serves one process; set MONGODB_URI to run several replicas on MongoDB.\n", db.Where())
+	} else {
+		fmt.Fprintf(stderr, "store: embedded (SQLite in %s)\n", db.Where())
 	}
-	fmt.Fprintf(stderr, "store: embedded (FerretDB on SQLite in %s). It is meant for trials and small teams; set MONGODB_URI to use MongoDB in production.\n", s.DataDir)
-	return db, func() {
-		closeDB(db)
-		srv.Close()
-	}, nil
+	return db, nil
 }
 
-func closeDB(db *store.DB) {
+// closeStore closes db, giving it a few seconds.
+func closeStore(db store.DB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	db.Close(ctx)
+	_ = db.Close(ctx)
 }
