@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/handoffbot/handoff/bot/fakeslack"
-	"github.com/handoffbot/handoff/flows"
+	"github.com/handoffbot/handoff/store"
 )
 
 // BenchmarkBusyStore is the bot as a team a year in sees it: serving an
@@ -25,11 +25,13 @@ import (
 // It reports, over loopback against the recording Slack fake:
 //
 //   - next-p50-ms, next-p99-ms: from a signed Approve click on a 5,000 USD
-//     purchase to the chat.postMessage that asks finance;
+//     purchase to the chat.postMessage that asks finance, one click every
+//     3 s;
 //   - home-ms: from app_home_opened to views.publish, for the manager, who
 //     has thousands of requests waiting;
 //   - ack-p50-ms, ack-p99-ms: 200 concurrent clicks on 200 requests, each
-//     acknowledged; all 200 reach finance.
+//     acknowledged; all 200 reach finance (at Slack's one message a second
+//     per channel, the 400 posts to two people take over three minutes).
 //
 // With HANDOFF_BENCH_DIR the seeded file is kept there and reused; each run
 // works on a copy.
@@ -54,34 +56,43 @@ func busyRun(b *testing.B, seeded string) {
 	b.StopTimer()
 	work := filepath.Join(b.TempDir(), "data")
 	copyDataDir(b, seeded, work)
+	ctx := context.Background()
+
+	// Requests to click on: asked of the manager a minute ago, their
+	// messages delivered (posting 250 of them to one person at Slack's
+	// pace would take four minutes).
+	// One click every 3 s is what Slack's limits sustain: each costs two
+	// chat.update calls (the decider's message, the requester's status),
+	// and Slack allows 50 a minute.
+	const sequential, concurrent, spacing = 20, 200, 3 * time.Second
+	ids := make([]string, sequential+concurrent)
+	hist := newHistory(b, time.Now().UTC())
+	for i := range ids {
+		ids[i] = fmt.Sprintf("CLICK%03d", i)
+		hist.purchase(ids[i], time.Minute, "5000")
+	}
+	for _, in := range hist.ins {
+		in.Outbox = nil
+	}
+	withStore(b, work, func(ctx context.Context, db store.DB) {
+		if _, err := db.PutInstances(ctx, hist.ins); err != nil {
+			b.Fatal(err)
+		}
+	})
+
 	h := newHarnessWith(b, func(c *Config) {
 		c.StoreConfig = StoreConfig{DataDir: work}
 		c.pacing = nil // Slack's tiers, as in production
-	})
-	ctx := context.Background()
-
-	// Requests to click on, delivered before the reminders start.
-	const sequential, concurrent = 50, 200
-	ids := make([]string, sequential+concurrent)
-	for i := range ids {
-		in, err := h.app.svc.Submit(ctx, "procurement", "purchase", "UANN", flows.Values{"item": fmt.Sprintf("Laptop %d", i), "amount": "5000"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = in.ID
-		h.app.dispatcher.Kick(in.ID)
-	}
-	h.wait("the new requests to reach the manager", func(s *fakeslack.Server) bool {
-		return count(s.DM("UMGR"), "asks you to approve") >= len(ids)
 	})
 
 	// The reminders: every open seeded request is due a nudge.
 	scanDone := make(chan error, 1)
 	go func() { scanDone <- h.app.scheduler.Scan(ctx) }()
-	h.slack.MustWait(b, time.Minute, "the first reminders", func(s *fakeslack.Server) bool {
-		return count(s.DM("UMGR"), reminderText) >= 3
+	h.slack.MustWait(b, time.Minute, "the first escalations and reminders", func(s *fakeslack.Server) bool {
+		return count(s.DM("UANN"), "is overdue") >= 3
 	})
 	b.StartTimer()
+	began := time.Now()
 
 	// One click at a time: to the next reviewer's message.
 	var next []time.Duration
@@ -90,7 +101,7 @@ func busyRun(b *testing.B, seeded string) {
 		click(b, h, id)
 		at := waitPost(b, h, id)
 		next = append(next, at.Sub(sent))
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(time.Until(sent.Add(spacing)))
 	}
 
 	// The App Home of the manager.
@@ -122,7 +133,9 @@ func busyRun(b *testing.B, seeded string) {
 	for _, id := range ids[sequential:] {
 		waitPost(b, h, id)
 	}
-	reminders := count(h.slack.DM("UMGR"), reminderText) + count(h.slack.DM("UFIN1"), reminderText) + count(h.slack.DM("UFIN2"), reminderText)
+	// What the scan sent meanwhile: escalation notices to requesters and
+	// reminders to reviewers.
+	reminders := count(h.slack.DM("UANN"), "is overdue") + count(h.slack.DM("UMGR"), reminderText)
 	h.stop()
 	<-scanDone
 
@@ -134,6 +147,8 @@ func busyRun(b *testing.B, seeded string) {
 	b.ReportMetric(ms(acks[len(acks)/2]), "ack-p50-ms")
 	b.ReportMetric(ms(acks[len(acks)*99/100]), "ack-p99-ms")
 	b.ReportMetric(float64(reminders), "reminders-sent")
+	b.ReportMetric(ms(time.Since(began)), "run-ms")
+	b.StartTimer() // b.Loop wants it running; the figures are the metrics above
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -159,7 +174,7 @@ func click(b *testing.B, h *harness, id string) {
 // and returns when the fake received it.
 func waitPost(b *testing.B, h *harness, id string) time.Time {
 	var at time.Time
-	h.slack.MustWait(b, 2*time.Minute, "finance's message on "+id, func(s *fakeslack.Server) bool {
+	h.slack.MustWait(b, 6*time.Minute, "finance's message on "+id, func(s *fakeslack.Server) bool {
 		for _, c := range s.CallsTo("chat.postMessage") {
 			if (c.Args["channel"] == "UFIN1" || c.Args["channel"] == "UFIN2") && strings.Contains(c.Args["blocks"], id+":finance:") {
 				at = c.At
