@@ -30,7 +30,8 @@ type Config struct {
 	Directory string `envconfig:"HANDOFF_DIRECTORY"`
 	LogLevel  string `envconfig:"HANDOFF_LOG_LEVEL" default:"info"`
 	// Replica names this process in delivery claims and leases; the host
-	// name and process id by default.
+	// name by default, so that a restart on the same host is the same
+	// replica (see replicaName).
 	Replica string `envconfig:"HANDOFF_REPLICA"`
 
 	// StoreConfig: HANDOFF_DATA_DIR, MONGODB_URI, MONGODB_DATABASE.
@@ -167,10 +168,20 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 	}
 	a.lib = flows.NewLibrary(processes, db)
 
-	replica := cfg.Replica
-	if replica == "" {
-		host, _ := os.Hostname()
-		replica = fmt.Sprintf("%s-%d", host, os.Getpid())
+	replica := replicaName(cfg.Replica)
+	if cfg.MongoURI != "" && !cfg.sharedFile {
+		// A replica restarting under its own name takes back the
+		// delivery claims it held when it died, instead of leaving its
+		// messages for five minutes. (The embedded store's serve took
+		// back every claim when it locked the file.)
+		n, err := db.ReleaseClaims(ctx, replica)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("taking back the delivery claims of replica %s: %w", replica, err)
+		}
+		if n > 0 {
+			log.Info("took back the delivery claims of this replica's previous run", "replica", replica, "instances", n)
+		}
 	}
 	api := slack.New(cfg.SlackBotToken, slackOptions(cfg)...)
 	dir := bot.NewDirectory(dirFile, api, clock, 5*time.Minute)
@@ -310,4 +321,18 @@ func (a *App) Close() {
 			closeStore(a.db)
 		}
 	})
+}
+
+// replicaName is the name this process holds claims and leases under: the
+// configured one, else the host name, which stays the same across restarts
+// so that a restarted replica knows its own claims (several replicas on one
+// host must each set HANDOFF_REPLICA).
+func replicaName(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return host
+	}
+	return "handoff"
 }
