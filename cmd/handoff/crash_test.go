@@ -346,7 +346,7 @@ func TestNoDuplicatesAfterACrash(t *testing.T) {
 	ids := r.requests("D", 50)
 	for i, id := range ids {
 		r.start()
-		r.drained(time.Minute) // what the last kill left, delivered by the restarted bot
+		r.drained(time.Minute)                // what the last kill left, delivered by the restarted bot
 		r.killAfterPost.Store(int64(1 + i%2)) // the first or the second post of the click
 		if !r.click(id) {
 			t.Fatalf("click %d was not acknowledged", i)
