@@ -155,7 +155,12 @@ func newHarnessWith(t testing.TB, edit func(*Config)) *harness {
 
 func (h *harness) start() {
 	h.t.Helper()
-	log := slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h.startWith(slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+// startWith starts the App logging to log.
+func (h *harness) startWith(log *slog.Logger) {
+	h.t.Helper()
 	app, err := NewApp(context.Background(), h.cfg, h.clock, log, io.Discard)
 	if err != nil {
 		h.t.Fatalf("starting the app: %v", err)

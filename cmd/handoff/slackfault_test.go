@@ -73,22 +73,7 @@ func (h *harness) restartLogged() *logs {
 	h.t.Helper()
 	h.stop()
 	l := &logs{t: h.t}
-	app, err := NewApp(context.Background(), h.cfg, h.clock, slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo})), io.Discard)
-	if err != nil {
-		h.t.Fatalf("starting the app: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		app.Run(ctx)
-	}()
-	h.app = app
-	h.stop = func() {
-		cancel()
-		<-done
-		app.Close()
-	}
+	h.startWith(slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	return l
 }
 
