@@ -118,7 +118,7 @@ func (s *Server) showCase(ctx context.Context, trigger, user, channel, id string
 	case err == nil:
 		modal = caseModal(entries, s.cfg.Clock.Now())
 	case errors.Is(err, flows.ErrNotFound):
-		modal = caseNotice("I can't find a request with the id `" + escape(truncate(id, 40)) + "`.")
+		modal = caseNotice("I can't find a request with the id " + code(truncate(id, 40)) + ".")
 	case errors.Is(err, errNotYours):
 		modal = caseNotice("You can see the requests you made, the ones you were asked to act on, and those of processes you own. This one is none of them.")
 	default:
@@ -237,7 +237,10 @@ func caseBlocks(entries []caseEntry, now time.Time) []slack.Block {
 	for i, e := range entries {
 		ids[i] = e.in.ID
 	}
-	return append(blocks, contextBlock("Case "+escape(first.in.CaseID)+" · "+escape(strings.Join(ids, ", "))))
+	// Ids are Handoff's own (letters, digits, '-' and '_' between words,
+	// which Slack does not format), shown as they are, to be copied into
+	// `/request show`.
+	return append(blocks, contextBlock("Case "+first.in.CaseID+" · "+strings.Join(ids, ", ")))
 }
 
 // instanceHeading: "*2. Raise the purchase order* · ⏳ open · definition version 3".

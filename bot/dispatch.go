@@ -1,11 +1,12 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -52,13 +53,51 @@ type DispatcherConfig struct {
 	Pacing *Pacer
 	// Homes is what App Home tabs are built from; nil publishes none.
 	Homes HomeStore
+
+	// ClaimTTL is how long a delivery claim lasts unless renewed; zero is
+	// the ClaimTTL constant. Tests make it short.
+	ClaimTTL time.Duration
+	// CallTimeout is the deadline of each Web API call a delivery makes;
+	// zero is 15 s, the HTTP client's timeout. It is kept within half of
+	// ClaimTTL, so that a call never outlives the claim it started under.
+	CallTimeout time.Duration
+	// RetryBackoff is how long an instance whose delivery failed for now
+	// (a rate limit, a server or network error) waits before it is tried
+	// again; it doubles with each failure in a row up to RetryBackoffMax.
+	// A Retry-After from Slack is waited out in any case. Zero: 1 s and
+	// 1 min.
+	RetryBackoff, RetryBackoffMax time.Duration
+	// ProbeEvery is how often auth.test checks the bot token while delivery
+	// is paused (see Paused); it doubles up to ProbeEveryMax. Zero: 5 s
+	// and 1 min.
+	ProbeEvery, ProbeEveryMax time.Duration
+	// OnFailure, when set, hears of every effect, or message of an effect,
+	// that Slack refused for good and that was given up, after it was
+	// logged and counted: the place to record it on the request, for the
+	// case view.
+	OnFailure func(context.Context, DeliveryFailure)
+}
+
+// DeliveryFailure is an effect, or one message of it, that Slack refused
+// for good (see messageErrors) and that delivery gave up.
+type DeliveryFailure struct {
+	InstanceID string
+	EffectID   string
+	Effect     flows.EffectKind
+	// Key is the message's key on the instance (flows.ReviewKey...) when
+	// one message of the effect failed; Channel where it was going.
+	Key, Channel string
+	// Error is Slack's error code ("channel_not_found").
+	Error string
+	At    time.Time
 }
 
 // ClaimTTL bounds how long a crashed replica's claim blocks another's
 // delivery of the same instance. It covers a few Retry-After waits, and
 // the clock skew replicas may have: a replica whose clock runs ahead by
 // more than ClaimTTL sees a live claim as expired and delivers the same
-// effects again (seen with replicas 3 minutes apart at 2 minutes).
+// effects again (seen with replicas 3 minutes apart at 2 minutes). A
+// delivery renews its claim when less than half of it is left.
 const ClaimTTL = 5 * time.Minute
 
 // Dispatcher delivers outbox effects to the Slack Web API: after the
@@ -68,6 +107,9 @@ type Dispatcher struct {
 	cfg   DispatcherConfig
 	store Outbox
 	log   *slog.Logger
+	// started is when this dispatcher began: an effect made before it may
+	// be a dead process's, posted but not recorded (see lookReason).
+	started time.Time
 
 	// Instances wait for a worker in one of two queues: urgent, what
 	// people just did (a click, a submission, a handoff), and later,
@@ -81,6 +123,14 @@ type Dispatcher struct {
 	again       map[string]bool // kicked while running: deliver again after, urgently when true
 	ready       chan struct{}   // work of either kind
 	readyUrgent chan struct{}
+	// An instance whose delivery failed for now waits out its backoff in
+	// backingOff (kicks meanwhile only make it urgent) and failures counts
+	// its failures in a row.
+	backingOff map[string]bool
+	failures   map[string]int
+
+	pause pause
+	sent  sentLog
 
 	homes homeQueue
 }
@@ -102,12 +152,25 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if cfg.Pacing == nil {
 		cfg.Pacing = NewPacer()
 	}
-	return &Dispatcher{
+	cfg.ClaimTTL = cmp.Or(cfg.ClaimTTL, ClaimTTL)
+	cfg.CallTimeout = min(cmp.Or(cfg.CallTimeout, 15*time.Second), cfg.ClaimTTL/2)
+	cfg.RetryBackoff = cmp.Or(cfg.RetryBackoff, time.Second)
+	cfg.RetryBackoffMax = max(cmp.Or(cfg.RetryBackoffMax, time.Minute), cfg.RetryBackoff)
+	cfg.ProbeEvery = cmp.Or(cfg.ProbeEvery, 5*time.Second)
+	cfg.ProbeEveryMax = max(cmp.Or(cfg.ProbeEveryMax, time.Minute), cfg.ProbeEvery)
+	d := &Dispatcher{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger,
 		urgent: map[string]bool{}, later: map[string]bool{}, running: map[string]bool{}, again: map[string]bool{},
 		ready: make(chan struct{}, 1), readyUrgent: make(chan struct{}, 1),
+		backingOff: map[string]bool{}, failures: map[string]int{},
+		pause: pause{wake: make(chan struct{}, 1)},
+		sent:  newSentLog(),
 		homes: homeQueue{dirty: map[string]bool{}, ready: make(chan struct{}, 1)},
 	}
+	if cfg.Clock != nil {
+		d.started = cfg.Clock.Now()
+	}
+	return d
 }
 
 // Kick asks for instance id's outbox to be delivered now, ahead of the
@@ -121,9 +184,16 @@ func (d *Dispatcher) KickLater(id string) { d.kick(id, false) }
 
 func (d *Dispatcher) kick(id string, urgent bool) {
 	d.mu.Lock()
+	_, waiting := d.backingOff[id]
 	switch {
 	case d.running[id]:
 		d.again[id] = d.again[id] || urgent
+	case waiting:
+		// It waits out a backoff (see postpone): a kick now only makes it
+		// urgent when it is due.
+		d.backingOff[id] = d.backingOff[id] || urgent
+		d.mu.Unlock()
+		return
 	case urgent:
 		delete(d.later, id)
 		d.urgent[id] = true
@@ -146,8 +216,12 @@ func signal(c chan struct{}) {
 }
 
 // next takes an instance to deliver: an urgent one if any waits, else,
-// unless urgentOnly, one queued for later.
+// unless urgentOnly, one queued for later. While delivery is paused it
+// takes none: the queues keep what is kicked meanwhile.
 func (d *Dispatcher) next(urgentOnly bool) (id string, urgent, ok bool) {
+	if d.blocked() {
+		return "", false, false
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i, q := range []map[string]bool{d.urgent, d.later} {
@@ -161,6 +235,13 @@ func (d *Dispatcher) next(urgentOnly bool) (id string, urgent, ok bool) {
 		}
 	}
 	return "", false, false
+}
+
+// queued reports whether any instance waits for, or is in, delivery.
+func (d *Dispatcher) queued() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.urgent)+len(d.later)+len(d.running)+len(d.backingOff) > 0
 }
 
 func (d *Dispatcher) finished(id string) {
@@ -178,17 +259,10 @@ func (d *Dispatcher) finished(id string) {
 // undelivered, then every kicked instance, with a periodic scan for the rest.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.publishHomes(ctx)
-	}()
+	wg.Go(func() { d.publishHomes(ctx) })
+	wg.Go(func() { d.probe(ctx) })
 	for i := range d.cfg.Workers + urgentWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.work(ctx, i >= d.cfg.Workers)
-		}()
+		wg.Go(func() { d.work(ctx, i >= d.cfg.Workers) })
 	}
 	d.scan(ctx)
 	t := time.NewTicker(d.cfg.ScanEvery)
@@ -204,7 +278,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-func (d *Dispatcher) scan(ctx context.Context) {
+// scan kicks every instance with effects waiting and returns how many.
+func (d *Dispatcher) scan(ctx context.Context) int {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ids, err := d.store.Undelivered(ctx, 1000)
@@ -212,12 +287,13 @@ func (d *Dispatcher) scan(ctx context.Context) {
 		if ctx.Err() == nil {
 			d.log.Error("scanning the outbox", "err", err)
 		}
-		return
+		return 0
 	}
 	d.cfg.Metrics.outboxDepth.Set(float64(len(ids)))
 	for _, id := range ids {
 		d.KickLater(id)
 	}
+	return len(ids)
 }
 
 // urgentWorkers are the workers that deliver only urgent work, besides
@@ -245,23 +321,94 @@ func (d *Dispatcher) work(ctx context.Context, urgentOnly bool) {
 		if urgent {
 			dctx = urgently(ctx)
 		}
-		if err := d.Deliver(dctx, id); err != nil && ctx.Err() == nil {
-			d.log.Warn("delivery postponed", "instance_id", id, "err", err)
+		err := d.Deliver(dctx, id)
+		if ctx.Err() == nil {
+			d.settle(id, urgent, err)
 		}
 		d.finished(id)
 	}
 }
 
+// settle decides what comes after a delivery of id that ended with err.
+// After a failure for now (a rate limit, a server or network error) the
+// instance waits, RetryBackoff doubling with each failure in a row up to
+// RetryBackoffMax, and at least what Slack's Retry-After said; its effects
+// stay in the outbox. A paused delivery waits for the token instead, and a
+// lost claim for nothing: the other replica delivers.
+func (d *Dispatcher) settle(id string, urgent bool, err error) {
+	switch {
+	case err == nil:
+		d.mu.Lock()
+		delete(d.failures, id)
+		d.mu.Unlock()
+		return
+	case errors.Is(err, errPaused) || classify(err) == failedToken:
+		d.log.Debug("delivery paused", "instance_id", id, "err", err)
+		return
+	case errors.Is(err, errClaimLost), errors.Is(err, flows.ErrConflict):
+		d.log.Info("delivery left to the replica that took over its claim", "instance_id", id, "err", err)
+		return
+	}
+	d.mu.Lock()
+	d.failures[id]++
+	n := d.failures[id]
+	d.mu.Unlock()
+	wait := max(backoff(d.cfg.RetryBackoff, d.cfg.RetryBackoffMax, n), retryAfter(err))
+	d.log.Warn("delivery postponed", "instance_id", id, "err", err, "failures", n, "retry_in", wait.Round(time.Millisecond))
+	d.postpone(id, urgent, wait)
+}
+
+// backoff is how long to wait after n failures in a row: base doubling up
+// to most, less a random part of up to half, so that instances that failed
+// together do not all come back at once.
+func backoff(base, most time.Duration, n int) time.Duration {
+	wait := base
+	for i := 1; i < n && wait < most; i++ {
+		wait *= 2
+	}
+	wait = min(wait, most)
+	return wait - rand.N(wait/2+1)
+}
+
+// postpone kicks id again after wait; kicks meanwhile wait with it.
+func (d *Dispatcher) postpone(id string, urgent bool, wait time.Duration) {
+	d.mu.Lock()
+	d.backingOff[id] = d.backingOff[id] || urgent
+	d.mu.Unlock()
+	time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		urgent := d.backingOff[id]
+		delete(d.backingOff, id)
+		d.mu.Unlock()
+		d.kick(id, urgent)
+	})
+}
+
 // Deliver delivers instance id's outbox now, in the order the effects were
-// made. Effects it cannot deliver yet stay in the outbox for the next try.
+// made. Effects it cannot deliver yet stay in the outbox for the next try;
+// an effect Slack refuses for good is given up (and recorded, see
+// DeliveryFailure), and the ones after it go on.
 func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
+	if d.blocked() {
+		return errPaused
+	}
 	holder := d.cfg.Holder
-	in, ok, err := d.store.ClaimOutbox(ctx, id, holder, d.cfg.Clock.Now(), ClaimTTL)
+	now := d.cfg.Clock.Now()
+	in, ok, err := d.store.ClaimOutbox(ctx, id, holder, now, d.cfg.ClaimTTL)
 	if err != nil || !ok {
 		return err
 	}
+	x := &delivery{d: d, claim: claim{id: id, holder: holder, until: now.Add(d.cfg.ClaimTTL)}}
 	delivered := false
 	defer func() {
+		if x.unsure {
+			// A post may have gone out unanswered. Keeping the claim
+			// until this replica tries again (it remembers, and looks for
+			// the post first) keeps another replica from posting it again
+			// meanwhile; if this one dies, the claim lapses and whoever
+			// takes over finds the effect old enough to look too.
+			return
+		}
 		// Release even when ctx ended, so another replica need not wait.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -272,8 +419,8 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 		if more && delivered {
 			// A transition came in while this replica held the claim: its
 			// effects are for us now, not for the next scan. (After a
-			// failure they wait for the scan, so that a Slack outage is
-			// not retried in a tight loop.)
+			// failure the instance backs off first, so that a Slack
+			// outage is not retried in a tight loop.)
 			d.Kick(id)
 		}
 	}()
@@ -285,19 +432,24 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 		in.Messages = map[string]flows.MessageRef{}
 	}
 	for _, e := range in.PendingEffects() {
-		r := request{in: in, p: p, w: w, now: d.cfg.Clock.Now()}
-		key, ref, err := d.retry(ctx, func() (string, *flows.MessageRef, error) { return d.deliver(ctx, r, e) })
+		// The claim must outlast what this effect does.
+		if err := d.hold(ctx, &x.claim); err != nil {
+			return err
+		}
+		x.r = request{in: in, p: p, w: w, now: d.cfg.Clock.Now()}
+		key, ref, err := x.effect(ctx, e)
 		if err != nil {
-			if !permanent(err) {
+			if classify(err) != failedMessage {
 				return fmt.Errorf("effect %s (%s): %w", e.ID, e.Kind, err)
 			}
 			// Slack will never take it (a channel that is gone, a user who
 			// left): keeping it would block everything after it.
-			d.log.Error("dropping an effect Slack refuses", "instance_id", id, "effect", e.Kind, "err", err)
+			d.gaveUp(ctx, in, e, "", "", err)
 		}
 		if err := d.store.Delivered(ctx, id, holder, e.ID, key, ref); err != nil {
 			return fmt.Errorf("recording delivery of %s: %w", e.ID, err)
 		}
+		d.sent.forget(in.ID, e.ID)
 		if ref != nil {
 			in.Messages[key] = *ref
 		}
@@ -307,27 +459,79 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 	return nil
 }
 
-// retry runs fn until it succeeds, Slack refuses for good, or ctx ends:
-// after a 429 it waits as long as Retry-After says; after a 5xx or a
-// network error it backs off, up to a few times.
+// gaveUp logs, counts and reports an effect, or one message of it (key),
+// that Slack refused for good.
+func (d *Dispatcher) gaveUp(ctx context.Context, in *flows.Instance, e flows.Effect, key, channel string, err error) {
+	d.log.Error("Slack refused a message for good; it is not sent",
+		"instance_id", in.ID, "effect", e.Kind, "effect_id", e.ID, "key", key, "channel", channel, "error", errorLabel(err))
+	d.cfg.Metrics.effectFailed(e.Kind, err)
+	if d.cfg.OnFailure != nil {
+		d.cfg.OnFailure(ctx, DeliveryFailure{
+			InstanceID: in.ID, EffectID: e.ID, Effect: e.Kind, Key: key, Channel: channel,
+			Error: errorLabel(err), At: d.cfg.Clock.Now(),
+		})
+	}
+}
+
+// call makes one Web API call for a delivery: paced, under a claim (when c
+// is not nil) that outlasts the call's deadline, CallTimeout. It counts
+// failures and keeps the pause up to date.
+func (d *Dispatcher) call(ctx context.Context, c *claim, method, channel string, fn func(context.Context) error) error {
+	if err := d.cfg.Pacing.Wait(ctx, method, channel); err != nil {
+		return err
+	}
+	if c != nil {
+		if err := d.hold(ctx, c); err != nil {
+			return err
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.cfg.CallTimeout)
+	defer cancel()
+	err := fn(cctx)
+	d.noteCall(method, err)
+	return err
+}
+
+// noteCall counts a failed call and keeps the pause up to date.
+func (d *Dispatcher) noteCall(method string, err error) {
+	if err == nil {
+		d.tokenWorks()
+		return
+	}
+	d.cfg.Metrics.slackError(method, err)
+	// Without a history scope only looking for earlier posts fails, and
+	// find posts anyway: no reason to stop everything.
+	lookOnly := method == "conversations.history" && slackCode(err) == "missing_scope"
+	if classify(err) == failedToken && !lookOnly {
+		d.tokenRefused(err)
+	}
+}
+
+// retry runs fn, for what is not an outbox effect (App Homes, digests),
+// until it succeeds, Slack refuses for good or the token, a few failures
+// for now pass, or ctx ends: after a 429 it waits as long as Retry-After
+// says; after a 5xx or a network error it backs off.
 func (d *Dispatcher) retry(ctx context.Context, fn func() (string, *flows.MessageRef, error)) (string, *flows.MessageRef, error) {
 	backoff := 500 * time.Millisecond
 	for failures := 0; ; {
+		if d.blocked() {
+			return "", nil, errPaused
+		}
 		key, ref, err := fn()
-		if err == nil || permanent(err) {
+		if err == nil || classify(err) != failedForNow || ctx.Err() != nil {
+			if classify(err) == failedToken {
+				d.tokenRefused(err)
+			} else if err == nil {
+				d.tokenWorks()
+			}
 			return key, ref, err
 		}
-		wait := backoff
-		var rl *slack.RateLimitedError
-		if errors.As(err, &rl) {
-			wait = max(rl.RetryAfter, time.Second)
-		} else {
-			failures++
-			if failures == 5 {
-				return "", nil, err
-			}
-			backoff = min(2*backoff, 30*time.Second)
+		failures++
+		if failures == 5 {
+			return "", nil, err
 		}
+		wait := max(backoff, retryAfter(err))
+		backoff = min(2*backoff, 30*time.Second)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -338,142 +542,16 @@ func (d *Dispatcher) retry(ctx context.Context, fn func() (string, *flows.Messag
 	}
 }
 
-// permanent reports whether Slack refused for a reason retrying won't fix.
-func permanent(err error) bool {
-	var rl *slack.RateLimitedError
-	var sc slack.StatusCodeError
-	var ne net.Error
-	var se slack.SlackErrorResponse
-	switch {
-	case err == nil, errors.As(err, &rl), errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return false
-	case errors.As(err, &sc):
-		return sc.Code < 500
-	case errors.As(err, &se):
-		switch se.Err {
-		case "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
-			return false
-		}
-		return true
-	}
-	return false
-}
-
-// deliver does one effect. It returns the message it posted, if any, and
-// the key under which the instance keeps it.
-func (d *Dispatcher) deliver(ctx context.Context, r request, e flows.Effect) (string, *flows.MessageRef, error) {
-	in := r.in
-	switch e.Kind {
-	case flows.EffectAskReviewer:
-		key := flows.ReviewKey(e.Step, e.Round, e.User)
-		return d.postOrUpdate(ctx, key, in.Messages, e.User, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User))
-	case flows.EffectUpdateReviews:
-		run := in.StepRun(e.Step)
-		if run == nil {
-			return "", nil, nil
-		}
-		for _, a := range run.Assignees {
-			if e.User != "" && a.User != e.User {
-				continue
-			}
-			ref, ok := in.Messages[flows.ReviewKey(e.Step, e.Round, a.User)]
-			if !ok {
-				continue // never posted: nothing to edit
-			}
-			if err := d.update(ctx, ref, fallback(r), reviewBlocks(r, e.Step, e.Round, a.User)); err != nil {
-				return "", nil, err
-			}
-		}
-		return "", nil, nil
-	case flows.EffectRequesterStatus:
-		return d.postOrUpdate(ctx, flows.StatusKey, in.Messages, in.Requester, fallback(r), statusBlocks(r))
-	case flows.EffectNotifyRequester:
-		return "", nil, d.post(ctx, in.Requester, outcomeText(r, e.Note), outcomeBlocks(r, e.Note))
-	case flows.EffectAnnounce:
-		if r.p.Channel == "" {
-			return "", nil, nil
-		}
-		blocks := announceBlocks(r)
-		return "", nil, d.post(ctx, r.p.Channel, fallback(r), blocks)
-	case flows.EffectNudge:
-		key := flows.ReviewKey(e.Step, e.Round, e.User)
-		ref, ok := in.Messages[key]
-		if !ok {
-			return d.postOrUpdate(ctx, key, in.Messages, e.User, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User))
-		}
-		// Refresh the request's one message, and remind in its thread, so
-		// that reminders do not pile up as copies with live buttons.
-		if err := d.update(ctx, ref, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User)); err != nil {
-			return "", nil, err
-		}
-		run := in.StepRun(e.Step)
-		text := "⏰ Reminder: this is waiting on you"
-		if run != nil && run.StartedAt != nil {
-			text += " for " + humanize(r.now.Sub(*run.StartedAt))
-		}
-		return "", nil, d.post(ctx, ref.Channel, text+".", nil, slack.MsgOptionTS(ref.TS), slack.MsgOptionBroadcast())
-	case flows.EffectNotifyEscalation:
-		// Kept under a key so that a redelivery edits rather than repeats.
-		key := flows.EscalationKey(e.Step, e.Round, e.User)
-		return d.postOrUpdate(ctx, key, in.Messages, e.User, "⚠️ Overdue: "+fallback(r), escalationBlocks(r, e.Step, e.Round, e.Note))
-	case flows.EffectStartWorkflow:
-		child, err := d.cfg.Service.StartHandoff(ctx, in, e.Workflow)
-		if err != nil {
-			return "", nil, err
-		}
-		d.Kick(child.ID)
-		return "", nil, nil
-	case flows.EffectRefreshHome:
-		d.homes.mark(e.User)
-		for _, u := range e.Users {
-			d.homes.mark(u)
-		}
-		return "", nil, nil
-	}
-	return "", nil, fmt.Errorf("unknown effect %q", e.Kind)
-}
-
-// postOrUpdate edits the message kept under key, or posts it to channel
-// when there is none yet: a redelivered effect edits rather than repeats.
-func (d *Dispatcher) postOrUpdate(ctx context.Context, key string, msgs map[string]flows.MessageRef, channel, text string, blocks []slack.Block) (string, *flows.MessageRef, error) {
-	if ref, ok := msgs[key]; ok {
-		return "", nil, d.update(ctx, ref, text, blocks)
-	}
-	if err := d.cfg.Pacing.Wait(ctx, "chat.postMessage", channel); err != nil {
-		return "", nil, err
-	}
-	ch, ts, err := d.cfg.Slack.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(limitBlocks(blocks)...))
-	if err != nil {
-		d.cfg.Metrics.slackError("chat.postMessage", err)
-		return "", nil, err
-	}
-	return key, &flows.MessageRef{Channel: ch, TS: ts}, nil
-}
-
-func (d *Dispatcher) update(ctx context.Context, ref flows.MessageRef, text string, blocks []slack.Block) error {
-	if err := d.cfg.Pacing.Wait(ctx, "chat.update", ref.Channel); err != nil {
-		return err
-	}
-	_, _, _, err := d.cfg.Slack.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(limitBlocks(blocks)...))
-	if err != nil {
-		d.cfg.Metrics.slackError("chat.update", err)
-	}
-	return err
-}
-
+// post posts a message that is not an outbox effect (a digest), paced.
 func (d *Dispatcher) post(ctx context.Context, channel, text string, blocks []slack.Block, opts ...slack.MsgOption) error {
-	if err := d.cfg.Pacing.Wait(ctx, "chat.postMessage", channel); err != nil {
-		return err
-	}
 	opts = append([]slack.MsgOption{slack.MsgOptionText(text, false)}, opts...)
 	if blocks != nil {
 		opts = append(opts, slack.MsgOptionBlocks(limitBlocks(blocks)...))
 	}
-	_, _, err := d.cfg.Slack.PostMessageContext(ctx, channel, opts...)
-	if err != nil {
-		d.cfg.Metrics.slackError("chat.postMessage", err)
-	}
-	return err
+	return d.call(ctx, nil, "chat.postMessage", channel, func(ctx context.Context) error {
+		_, _, err := d.cfg.Slack.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
 }
 
 // limitBlocks keeps a message within Slack's 50 blocks, saying what was cut.

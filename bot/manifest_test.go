@@ -21,8 +21,9 @@ const manifestSchema = "testdata/slack-manifest-schema/manifest.schema.1.0.0.jso
 // wantScopes are the bot scopes Handoff uses, no more: commands for /request,
 // chat:write for chat.postMessage/update/postEphemeral, im:write for
 // conversations.open, users:read for users.info, usergroups:read for group:
-// reviewers.
-var wantScopes = []string{"chat:write", "commands", "im:write", "usergroups:read", "users:read"}
+// reviewers, and im:history, channels:history and groups:history for
+// conversations.history, to find a message posted before a crash.
+var wantScopes = []string{"channels:history", "chat:write", "commands", "groups:history", "im:history", "im:write", "usergroups:read", "users:read"}
 
 // manifest is the part of the manifest Handoff relies on.
 type manifest struct {

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -9,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/slack-go/slack"
 )
 
 // Metrics are the bot's Prometheus metrics, on a registry of their own so
@@ -21,6 +19,9 @@ type Metrics struct {
 	outboxDepth     prometheus.Gauge
 	deliveryLatency *prometheus.HistogramVec
 	slackErrors     *prometheus.CounterVec
+	effectsFailed   *prometheus.CounterVec
+	deliveryPaused  prometheus.Gauge
+	lookups         *prometheus.CounterVec
 }
 
 // NewMetrics registers the bot's metrics.
@@ -43,8 +44,21 @@ func NewMetrics() *Metrics {
 		slackErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handoff_slack_api_errors_total", Help: "Slack Web API calls that failed, by method and error.",
 		}, []string{"method", "error"}),
+		effectsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handoff_effects_failed_total",
+			Help: "Effects, or single messages of an effect, that Slack refused for good and were given up, by effect kind and Slack error.",
+		}, []string{"effect", "error"}),
+		deliveryPaused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "handoff_delivery_paused",
+			Help: "1 while delivery is paused because Slack refuses the bot token (messages are kept), else 0.",
+		}),
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handoff_delivery_lookups_total",
+			Help: "Looks in conversations.history for an earlier post of an effect before posting it, by why (retried, restarted, old) and outcome (found, not_found, failed, skipped).",
+		}, []string{"reason", "outcome"}),
 	}
 	m.reg.MustRegister(m.requests, m.transitions, m.outboxDepth, m.deliveryLatency, m.slackErrors,
+		m.effectsFailed, m.deliveryPaused, m.lookups,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -73,19 +87,21 @@ func (m *Metrics) delivered(kind flows.EffectKind, latency time.Duration) {
 }
 
 // slackError counts a failed call by a bounded label: Slack's error code,
-// "ratelimited", "http_5xx" or "network".
+// "ratelimited", "http_<status>", "timeout" or "network".
 func (m *Metrics) slackError(method string, err error) {
-	label := "network"
-	var rl *slack.RateLimitedError
-	var sc slack.StatusCodeError
-	var se slack.SlackErrorResponse
-	switch {
-	case errors.As(err, &rl):
-		label = "ratelimited"
-	case errors.As(err, &sc):
-		label = "http_" + sc.Status[:min(3, len(sc.Status))]
-	case errors.As(err, &se):
-		label = se.Err
-	}
-	m.slackErrors.WithLabelValues(method, label).Inc()
+	m.slackErrors.WithLabelValues(method, errorLabel(err)).Inc()
 }
+
+func (m *Metrics) effectFailed(kind flows.EffectKind, err error) {
+	m.effectsFailed.WithLabelValues(string(kind), errorLabel(err)).Inc()
+}
+
+func (m *Metrics) paused(on bool) {
+	v := 0.0
+	if on {
+		v = 1
+	}
+	m.deliveryPaused.Set(v)
+}
+
+func (m *Metrics) lookup(reason, outcome string) { m.lookups.WithLabelValues(reason, outcome).Inc() }

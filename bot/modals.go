@@ -140,7 +140,7 @@ func changesModal(r request, t target) slack.ModalViewRequest {
 }
 
 func reasonModal(callback, title, submit, question, label string, t target) slack.ModalViewRequest {
-	reason := slack.NewPlainTextInputBlockElement(plain("What should the requester know?", 150), inputAction).WithMaxLength(2000)
+	reason := slack.NewPlainTextInputBlockElement(plain("What should the requester know?", 150), inputAction).WithMaxLength(flows.MaxReasonLength)
 	reason.Multiline = true
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
@@ -159,7 +159,7 @@ func reasonModal(callback, title, submit, question, label string, t target) slac
 // reassignModal asks a reviewer whom to hand their part of the step to.
 func reassignModal(r request, t target) slack.ModalViewRequest {
 	to := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("Choose someone", maxButtonText), inputAction)
-	note := slack.NewPlainTextInputBlockElement(plain("Anything they should know?", 150), inputAction).WithMaxLength(1000)
+	note := slack.NewPlainTextInputBlockElement(plain("Anything they should know?", 150), inputAction).WithMaxLength(flows.MaxNoteLength)
 	note.Multiline = true
 	noteInput := slack.NewInputBlock(noteBlock, plain("Note", 2000), nil, note)
 	noteInput.Optional = true

@@ -144,7 +144,7 @@ func (s *Server) reportCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 		p = lib.Process(name)
 	}
 	if p == nil {
-		ephemeral(w, fmt.Sprintf("I don't know a process called `%s`. The processes are %s.", escape(truncate(name, 50)), processNames(lib.Processes())))
+		ephemeral(w, fmt.Sprintf("I don't know a process called %s. The processes are %s.", code(truncate(name, 50)), processNames(lib.Processes())))
 		return
 	}
 	if !slices.Contains(p.Owners, cmd.UserID) {
@@ -165,7 +165,7 @@ func (s *Server) reportCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 			return
 		}
 		blocks := append([]slack.Block{section("Report for *" + escape(p.Title) + "*, as of " + when(s.cfg.Clock.Now()) + ":")}, ownerBlocks(v)...)
-		blocks = append(blocks, contextBlock("Figures over time: `handoff report --process "+escape(p.Name)+"`"))
+		blocks = append(blocks, contextBlock("Figures over time: "+code("handoff report --process "+p.Name)))
 		if _, _, err := s.api.PostMessageContext(ctx, userID, slack.MsgOptionText(p.Title+" report", false), slack.MsgOptionBlocks(blocks...)); err != nil {
 			s.cfg.Metrics.slackError("chat.postMessage", err)
 			s.log.Error("posting owner report", "process", p.Name, "user_id", userID, "err", err)
@@ -176,7 +176,7 @@ func (s *Server) reportCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 func processNames(ps []*flows.Process) string {
 	var out []string
 	for _, p := range ps {
-		out = append(out, "`"+escape(p.Name)+"`")
+		out = append(out, code(p.Name))
 	}
 	if len(out) == 0 {
 		return "none"

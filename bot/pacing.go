@@ -21,16 +21,19 @@ type Pacer struct {
 }
 
 // NewPacer paces to Slack's published limits: chat.postMessage one per
-// second per channel (with a short burst); chat.update Tier 3 (50 a
-// minute); chat.postEphemeral, views.* Tier 4 (100 a minute).
+// second per channel (with a short burst); chat.update, conversations.open
+// and conversations.history Tier 3 (50 a minute); chat.postEphemeral,
+// views.* Tier 4 (100 a minute).
 func NewPacer() *Pacer {
 	perMinute := func(n int, burst int) *rate.Limiter { return rate.NewLimiter(rate.Limit(float64(n)/60), burst) }
 	return &Pacer{
 		perMethod: map[string]*rate.Limiter{
-			"chat.update":        perMinute(50, 10),
-			"chat.postEphemeral": perMinute(100, 10),
-			"views.publish":      perMinute(100, 10),
-			"views.open":         perMinute(100, 10),
+			"chat.update":           perMinute(50, 10),
+			"conversations.open":    perMinute(50, 5),
+			"conversations.history": perMinute(50, 5),
+			"chat.postEphemeral":    perMinute(100, 10),
+			"views.publish":         perMinute(100, 10),
+			"views.open":            perMinute(100, 10),
 		},
 		perChannel: 1,
 		burst:      3,

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 
 	"github.com/handoffbot/handoff/flows"
@@ -113,13 +114,40 @@ func userOr(in *flows.Instance, fallback string) string {
 	return user(in.Requester)
 }
 
-// refuse tells actor why their action changed nothing; an unexpected error
-// is logged once, here at the edge.
-func (s *Server) refuse(ctx context.Context, actor, channel string, in *flows.Instance, err error) {
+// refuse tells actor why their click changed nothing, once per person,
+// message and button within refusalQuiet (once names them; see noticeKey);
+// an unexpected error is logged once, here at the edge.
+func (s *Server) refuse(ctx context.Context, once, actor, channel string, in *flows.Instance, err error) {
 	if !isRefusal(err) {
 		s.log.Error("action failed", "user_id", actor, "err", err)
 	}
-	s.tell(ctx, actor, channel, refusalText(in, actor, err))
+	s.tellOnce(ctx, once, actor, channel, refusalText(in, actor, err))
+}
+
+// tellOnce is tell, unless the same person was told about the same button
+// of the same message within refusalQuiet: 200 impatient clicks on a
+// decided request get one explanation, not 200. once "" always tells.
+func (s *Server) tellOnce(ctx context.Context, once, userID, channel, text string) {
+	if once != "" {
+		if _, fresh := s.told.add(once, s.cfg.Clock.Now(), struct{}{}); !fresh {
+			s.cfg.Metrics.request("refusal", "quieted")
+			return
+		}
+	}
+	s.tell(ctx, userID, channel, text)
+}
+
+// noticeKey names what a click is about, for tellOnce: who clicked which
+// button (its action and value) on which message, or on their Home tab. It
+// is hashed, so that a long button value costs the memory no more than a
+// short one.
+func noticeKey(cb slack.InteractionCallback, a *slack.BlockAction) string {
+	where := cb.Container.ChannelID + "/" + cb.Container.MessageTs
+	if cb.Container.MessageTs == "" {
+		where = "view/" + cb.Container.ViewID
+	}
+	sum := sha256.Sum256([]byte(cb.Team.ID + "\x00" + cb.User.ID + "\x00" + where + "\x00" + a.ActionID + "\x00" + a.Value))
+	return string(sum[:])
 }
 
 // tell sends a private note to a user: ephemeral in the channel they clicked

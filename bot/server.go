@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,13 +23,6 @@ import (
 // maxBody caps what a Slack request may send. Real payloads are a few
 // kilobytes; a modal's state with long answers stays well under this.
 const maxBody = 1 << 20
-
-// defaultAckBudget is how long a submission may wait for the database before
-// Slack is answered anyway: Slack gives up after 3 seconds.
-const defaultAckBudget = 2500 * time.Millisecond
-
-// backgroundTimeout bounds work that goes on after a request was answered.
-const backgroundTimeout = 30 * time.Second
 
 // Config is what a Server needs.
 type Config struct {
@@ -51,21 +43,37 @@ type Config struct {
 	AckBudget time.Duration
 }
 
+// What the Server remembers, each for a while and within a cap (see recent).
+const (
+	// eventMemory covers the Events API's retries of one delivery.
+	eventMemory = 10 * time.Minute
+	// replayWindow is how long a signed request stays valid: a modal
+	// submission sent again within it is answered as the first was.
+	replayWindow = 5 * time.Minute
+	// refusalQuiet is how long one person's clicks on one button of one
+	// message get no second explanation of why nothing changed.
+	refusalQuiet = 10 * time.Second
+	// maxRemembered caps each memory; past it the oldest entries go first.
+	maxRemembered = 10000
+)
+
 // Server answers Slack's requests: slash commands, interactions and events,
 // over HTTP or Socket Mode.
 type Server struct {
-	cfg    Config
-	svc    *flows.Service
-	api    *slack.Client
-	log    *slog.Logger
-	events *seen
+	cfg         Config
+	svc         *flows.Service
+	api         *slack.Client
+	log         *slog.Logger
+	events      *recent[struct{}]  // event ids acted on
+	submissions *recent[*answered] // modal submissions answered, by view
+	told        *recent[struct{}]  // refusals explained, by person, message and button
 
 	ctx    context.Context // background work outlives the request that started it
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 }
 
-// NewServer returns a Server; Close stops its background work.
+// NewServer returns a Server; Shutdown (or Close) ends its background work.
 func NewServer(cfg Config) *Server {
 	if cfg.AckBudget == 0 {
 		cfg.AckBudget = defaultAckBudget
@@ -77,14 +85,13 @@ func NewServer(cfg Config) *Server {
 		cfg.Metrics = NewMetrics()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, svc: cfg.Service, api: cfg.Slack, log: cfg.Logger, events: newSeen(10 * time.Minute), ctx: ctx, cancel: cancel}
-}
-
-// Close cancels the work still running after its request was answered and
-// waits for it.
-func (s *Server) Close() {
-	s.cancel()
-	s.bg.Wait()
+	return &Server{
+		cfg: cfg, svc: cfg.Service, api: cfg.Slack, log: cfg.Logger,
+		events:      newRecent[struct{}](eventMemory, maxRemembered),
+		submissions: newRecent[*answered](replayWindow, maxRemembered),
+		told:        newRecent[struct{}](refusalQuiet, maxRemembered),
+		ctx:         ctx, cancel: cancel,
+	}
 }
 
 // Handler returns the HTTP routes: the three Slack endpoints, /healthz and
@@ -106,6 +113,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		if err := s.cfg.Health(ctx); err != nil {
 			s.log.Warn("health check failed", "err", err)
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	// A paused delivery still answers 200: clicks are still saved, so a
+	// load balancer should keep sending them; alert on
+	// handoff_delivery_paused instead.
+	if s.cfg.Dispatcher != nil {
+		if paused, why := s.cfg.Dispatcher.Paused(); paused {
+			fmt.Fprintf(w, "delivery paused: %s; messages are kept and sent when it works again\n", why)
 			return
 		}
 	}
@@ -143,57 +159,6 @@ func verify(h http.Header, body []byte, secret string) error {
 		return err
 	}
 	return v.Ensure()
-}
-
-// background runs fn after the request that asked for it was answered,
-// under a deadline, and recovers a panic so one bad payload cannot take the
-// bot down.
-func (s *Server) background(fn func(ctx context.Context)) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		defer func() {
-			if v := recover(); v != nil {
-				s.log.Error("panic in background work", "panic", v)
-			}
-		}()
-		ctx, cancel := context.WithTimeout(s.ctx, backgroundTimeout)
-		defer cancel()
-		fn(ctx)
-	}()
-}
-
-// within runs fn in the background and waits for it at most the ack budget.
-// done is false when the budget ran out; fn goes on, and late is called with
-// its result when it ends.
-func (s *Server) within(fn func(ctx context.Context) error, late func(ctx context.Context, err error)) (err error, done bool) {
-	ch := make(chan error, 1)
-	lateCh := make(chan struct{})
-	s.background(func(ctx context.Context) {
-		err := fn(ctx)
-		ch <- err
-		select {
-		case <-lateCh:
-			late(ctx, err)
-		default:
-		}
-	})
-	t := time.NewTimer(s.cfg.AckBudget)
-	defer t.Stop()
-	select {
-	case err := <-ch:
-		return err, true
-	case <-t.C:
-		close(lateCh)
-		// fn may have finished between the timer and the close; if so, its
-		// result is waiting and late was not called.
-		select {
-		case err := <-ch:
-			return err, true
-		default:
-			return nil, false
-		}
-	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -246,7 +211,7 @@ func (s *Server) runCommand(w http.ResponseWriter, cmd slack.SlashCommand) {
 	}
 	p, wf, ok := lib.Command(word)
 	if !ok {
-		ephemeral(w, fmt.Sprintf("I don't know a workflow called `%s`.\n%s", escape(truncate(word, 50)), helpText(lib)))
+		ephemeral(w, fmt.Sprintf("I don't know a workflow called %s.\n%s", code(truncate(word, 50)), helpText(lib)))
 		return
 	}
 	// The trigger is good for 3 seconds and one use: answer Slack, then open
@@ -286,47 +251,44 @@ func (s *Server) interaction(w http.ResponseWriter, r *http.Request, _ []byte) {
 		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
 		return
 	}
-	s.interact(w, cb)
+	s.interactContext(r.Context(), w, cb)
 }
 
 // interact handles a parsed interaction; HTTP and Socket Mode both end here.
 // w receives the acknowledgement body, if any.
 func (s *Server) interact(w http.ResponseWriter, cb slack.InteractionCallback) {
+	s.interactContext(context.Background(), w, cb)
+}
+
+func (s *Server) interactContext(ctx context.Context, w http.ResponseWriter, cb slack.InteractionCallback) {
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		s.cfg.Metrics.request("block_actions", "ok")
-		w.WriteHeader(http.StatusOK) // answer first: no Slack call before the acknowledgement
+		// A click that decides is saved before Slack is answered, so that
+		// the answer means the decision is kept; what else a click asks
+		// for (a modal, an explanation) follows the answer.
 		for _, a := range cb.ActionCallback.BlockActions {
-			s.blockAction(cb, a)
+			s.blockAction(ctx, cb, a)
 		}
+		w.WriteHeader(http.StatusOK)
 	case slack.InteractionTypeViewSubmission:
-		s.cfg.Metrics.request("view_submission", "ok")
-		switch cb.View.CallbackID {
-		case callbackRequest:
-			s.submitRequest(w, cb)
-		case callbackReject:
-			s.submitReason(w, cb, flows.ActionReject)
-		case callbackChanges:
-			s.submitReason(w, cb, flows.ActionRequestChanges)
-		case callbackReassign:
-			s.submitReassign(w, cb)
-		default:
-			w.WriteHeader(http.StatusOK)
-		}
+		s.answerSubmission(ctx, w, cb)
 	default:
 		s.cfg.Metrics.request(string(cb.Type), "ignored")
 		w.WriteHeader(http.StatusOK)
 	}
 }
 
-// blockAction runs one button click after the acknowledgement. A click on
+// blockAction runs one button click: a decision (Approve, Mark done,
+// Cancel) before the acknowledgement, anything else after it. A click on
 // the Home tab has no channel: refusals then go by direct message.
-func (s *Server) blockAction(cb slack.InteractionCallback, a *slack.BlockAction) {
+func (s *Server) blockAction(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
 	if a.ActionID == actionDetails {
 		s.detailsClick(cb, a)
 		return
 	}
 	actor, channel, trigger := cb.User.ID, cb.Container.ChannelID, cb.TriggerID
+	once := noticeKey(cb, a)
 	ignore := func() {
 		s.log.Warn("ignored a button with a malformed value", "action", a.ActionID, "user_id", actor)
 	}
@@ -343,11 +305,9 @@ func (s *Server) blockAction(cb slack.InteractionCallback, a *slack.BlockAction)
 			if a.ActionID == actionComplete {
 				action = flows.ActionComplete
 			}
-			s.background(func(ctx context.Context) {
-				s.act(ctx, t, flows.Command{Action: action, Actor: actor, Step: t.Step, Round: t.Round}, channel)
-			})
+			s.decide(ctx, once, t.Instance, flows.Command{Action: action, Actor: actor, Step: t.Step, Round: t.Round}, channel)
 		default:
-			s.background(func(ctx context.Context) { s.openStepModal(ctx, a.ActionID, t, actor, channel, trigger) })
+			s.background(func(ctx context.Context) { s.openStepModal(ctx, once, a.ActionID, t, actor, channel, trigger) })
 		}
 	case actionCancel, actionResubmit:
 		id, err := parseInstanceID(a.Value)
@@ -356,27 +316,43 @@ func (s *Server) blockAction(cb slack.InteractionCallback, a *slack.BlockAction)
 			return
 		}
 		if a.ActionID == actionCancel {
-			s.background(func(ctx context.Context) {
-				s.act(ctx, target{Instance: id}, flows.Command{Action: flows.ActionCancel, Actor: actor}, channel)
-			})
+			s.decide(ctx, once, id, flows.Command{Action: flows.ActionCancel, Actor: actor}, channel)
 			return
 		}
-		s.background(func(ctx context.Context) { s.openResubmit(ctx, id, actor, channel, trigger) })
+		s.background(func(ctx context.Context) { s.openResubmit(ctx, once, id, actor, channel, trigger) })
 	case actionStart:
 		pname, wname, _ := strings.Cut(a.Value, "/")
-		p := s.svc.Library().Process(pname)
-		var wf *flows.Workflow
-		if p != nil {
-			wf = p.Workflow(wname)
-		}
+		p, wf, refusal := s.startable(pname, wname)
 		if wf == nil {
-			s.background(func(ctx context.Context) {
-				s.tell(ctx, actor, channel, "That workflow no longer exists. Run `"+SlashCommand+"` to see what you can start.")
-			})
+			s.log.Warn("refused to start a workflow a button named", "process", truncate(pname, 50), "workflow", truncate(wname, 50), "user_id", actor)
+			s.background(func(ctx context.Context) { s.tellOnce(ctx, once, actor, channel, refusal) })
 			return
 		}
 		s.background(func(ctx context.Context) { s.openForm(ctx, p, wf, actor, channel, trigger) })
 	}
+}
+
+// startable returns the workflow a person may start from Slack, named by
+// process and workflow id as a form's private_metadata or a Home tab button
+// carries them, or a plain sentence saying why it can't be started. What
+// may be started comes from the definitions, never from the client: only a
+// workflow with a command (`/request <command>`) starts from Slack; one
+// without runs only when another hands off to it, on the values and the
+// approvals that led there.
+func (s *Server) startable(process, workflow string) (*flows.Process, *flows.Workflow, string) {
+	p := s.svc.Library().Process(process)
+	var wf *flows.Workflow
+	if p != nil {
+		wf = p.Workflow(workflow)
+	}
+	switch {
+	case wf == nil:
+		return nil, nil, "That workflow no longer exists. Run `" + SlashCommand + "` to see what you can start."
+	case wf.Command == "":
+		return nil, nil, "*" + escape(wf.Title) + "* can't be started by hand: it starts on its own when an earlier request of *" +
+			escape(p.Title) + "* calls for it. Run `" + SlashCommand + "` to see what you can start."
+	}
+	return p, wf, ""
 }
 
 // openForm opens a workflow's request form on trigger.
@@ -388,26 +364,46 @@ func (s *Server) openForm(ctx context.Context, p *flows.Process, wf *flows.Workf
 	}
 }
 
-// act runs a command and explains a refusal to the person who clicked.
-func (s *Server) act(ctx context.Context, t target, cmd flows.Command, channel string) error {
-	in, err := s.svc.Act(ctx, t.Instance, cmd)
-	s.cfg.Metrics.transition(cmd.Action, err)
-	if err != nil {
-		s.refuse(ctx, cmd.Actor, channel, in, err)
+// decide runs a click that decides (Approve, Mark done, Cancel) and returns
+// once it is saved, or once the ack budget ran out: then the save goes on
+// and a failure is told when it ends. A success shows in the clicked
+// message, which the outbox updates; a refusal or a failure is explained
+// to the person who clicked, by an ephemeral message after the answer.
+func (s *Server) decide(ctx context.Context, once, id string, cmd flows.Command, channel string) {
+	var in *flows.Instance
+	err, done := s.save(ctx, s.cfg.AckBudget, saveTimeout, func(ctx context.Context) error {
+		var err error
+		in, err = s.act(ctx, id, cmd)
 		return err
+	}, func(ctx context.Context, err error) {
+		if err != nil {
+			s.refuse(ctx, once, cmd.Actor, channel, in, err)
+		}
+	})
+	if done && err != nil {
+		s.background(func(ctx context.Context) { s.refuse(ctx, once, cmd.Actor, channel, in, err) })
 	}
-	s.log.Info("transition", "instance_id", in.ID, "action", cmd.Action, "step", cmd.Step, "user_id", cmd.Actor)
-	s.cfg.Dispatcher.Kick(in.ID)
-	return nil
+}
+
+// act runs cmd on instance id and, when it changed something, has the
+// messages it calls for delivered at once.
+func (s *Server) act(ctx context.Context, id string, cmd flows.Command) (*flows.Instance, error) {
+	in, err := s.svc.Act(ctx, id, cmd)
+	s.cfg.Metrics.transition(cmd.Action, err)
+	if err == nil {
+		s.log.Info("transition", "instance_id", in.ID, "action", cmd.Action, "step", cmd.Step, "user_id", cmd.Actor)
+		s.cfg.Dispatcher.Kick(in.ID)
+	}
+	return in, err
 }
 
 // openStepModal opens the modal a reviewer's button asks for (a reason to
 // reject, the changes to ask for, whom to reassign to), after checking they
 // may do it at all.
-func (s *Server) openStepModal(ctx context.Context, actionID string, t target, actor, channel, trigger string) {
+func (s *Server) openStepModal(ctx context.Context, once, actionID string, t target, actor, channel, trigger string) {
 	r, err := s.load(ctx, t.Instance)
 	if err != nil {
-		s.refuse(ctx, actor, channel, nil, err)
+		s.refuse(ctx, once, actor, channel, nil, err)
 		return
 	}
 	// A dry run of the engine, which is pure: the same rules the submission
@@ -423,7 +419,7 @@ func (s *Server) openStepModal(ctx context.Context, actionID string, t target, a
 		dry.Action, modal = flows.ActionReassign, reassignModal(r, t)
 	}
 	if _, err := flows.Apply(r.p, r.w, r.in, dry, r.now, flows.People{}); err != nil {
-		s.refuse(ctx, actor, channel, r.in, err)
+		s.refuse(ctx, once, actor, channel, r.in, err)
 		return
 	}
 	if _, err := s.api.OpenViewContext(ctx, trigger, modal); err != nil {
@@ -435,10 +431,10 @@ func (s *Server) openStepModal(ctx context.Context, actionID string, t target, a
 
 // openResubmit opens the request's form, prefilled, for its requester to
 // correct and resubmit.
-func (s *Server) openResubmit(ctx context.Context, id, actor, channel, trigger string) {
+func (s *Server) openResubmit(ctx context.Context, once, id, actor, channel, trigger string) {
 	r, err := s.load(ctx, id)
 	if err != nil {
-		s.refuse(ctx, actor, channel, nil, err)
+		s.refuse(ctx, once, actor, channel, nil, err)
 		return
 	}
 	switch {
@@ -447,11 +443,11 @@ func (s *Server) openResubmit(ctx context.Context, id, actor, channel, trigger s
 	case !r.in.State.Open():
 		err = flows.ErrClosed
 	case r.in.State != flows.StateChangesRequested:
-		s.tell(ctx, actor, channel, "This request isn't waiting for changes any more, so there is nothing to resubmit."+refusalState(r.in))
+		s.tellOnce(ctx, once, actor, channel, "This request isn't waiting for changes any more, so there is nothing to resubmit."+refusalState(r.in))
 		return
 	}
 	if err != nil {
-		s.refuse(ctx, actor, channel, r.in, err)
+		s.refuse(ctx, once, actor, channel, r.in, err)
 		return
 	}
 	if _, err := s.api.OpenViewContext(ctx, trigger, resubmitModal(r)); err != nil {
@@ -471,214 +467,6 @@ func (s *Server) load(ctx context.Context, id string) (request, error) {
 		return request{}, err
 	}
 	return request{in: in, p: p, w: w, now: s.cfg.Clock.Now()}, nil
-}
-
-// submitRequest creates a request from the form. Values are checked before
-// anything is saved, and problems are shown next to their fields.
-func (s *Server) submitRequest(w http.ResponseWriter, cb slack.InteractionCallback) {
-	var meta formMeta
-	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta)
-	if meta.Instance != "" {
-		s.submitResubmit(w, cb, meta.Instance)
-		return
-	}
-	p := s.svc.Library().Process(meta.Process)
-	var wf *flows.Workflow
-	if p != nil {
-		wf = p.Workflow(meta.Workflow)
-	}
-	if wf == nil {
-		writeJSON(w, slack.NewClearViewSubmissionResponse())
-		s.background(func(ctx context.Context) {
-			s.tell(ctx, cb.User.ID, "", "That form belongs to a workflow that no longer exists. Run `"+SlashCommand+"` to see what you can start.")
-		})
-		return
-	}
-	values, problems := wf.ParseValues(formValues(wf, cb.View.State))
-	if problems != nil {
-		writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string(problems)))
-		return
-	}
-	requester := cb.User.ID
-	err, done := s.within(func(ctx context.Context) error {
-		in, err := s.svc.Submit(ctx, p.Name, wf.ID, requester, values)
-		s.cfg.Metrics.transition(flows.ActionSubmit, err)
-		if err == nil {
-			s.log.Info("request submitted", "instance_id", in.ID, "workflow", wf.ID, "user_id", requester)
-			s.cfg.Dispatcher.Kick(in.ID)
-		}
-		return err
-	}, func(ctx context.Context, err error) {
-		if err != nil {
-			s.log.Error("submitting request", "workflow", wf.ID, "user_id", requester, "err", err)
-			s.tell(ctx, requester, "", "Your request *"+escape(wf.Title)+"* could not be saved: "+refusalText(nil, requester, err)+" Please submit it again.")
-		}
-	})
-	if !done || err == nil {
-		w.WriteHeader(http.StatusOK) // closes the modal; the status message follows
-		return
-	}
-	var nre *flows.NoReviewersError
-	if errors.As(err, &nre) {
-		if f := reviewerField(wf, nre.Step); f != "" {
-			msg := "Nobody else can review this step."
-			if nre.SelfOnly {
-				msg = "You can't approve your own request: pick someone else."
-			}
-			writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{f: msg}))
-			return
-		}
-	}
-	s.log.Error("submitting request", "workflow", wf.ID, "user_id", requester, "err", err)
-	writeJSON(w, slack.NewUpdateViewSubmissionResponse(noticeModal(wf.Title, refusalText(nil, requester, err))))
-}
-
-// reviewerField names the form field that picks a step's reviewer, if any,
-// so that a refusal can be shown next to it.
-func reviewerField(w *flows.Workflow, step string) string {
-	if st := w.Step(step); st != nil {
-		for _, r := range st.Reviewers {
-			if r.Kind == flows.ReviewerField {
-				return r.Name
-			}
-		}
-	}
-	return ""
-}
-
-func noticeModal(title, text string) *slack.ModalViewRequest {
-	return &slack.ModalViewRequest{
-		Type:   slack.VTModal,
-		Title:  plain(title, maxModalTitle),
-		Close:  plain("Close", maxButtonText),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{section(text)}},
-	}
-}
-
-// submitReason rejects, or asks for changes, with the reason the reviewer
-// gave.
-func (s *Server) submitReason(w http.ResponseWriter, cb slack.InteractionCallback, action flows.Action) {
-	t, err := parseTarget(cb.View.PrivateMetadata)
-	if err != nil {
-		writeJSON(w, slack.NewClearViewSubmissionResponse())
-		return
-	}
-	var reason string
-	if cb.View.State != nil {
-		reason = strings.TrimSpace(cb.View.State.Values[reasonBlock][inputAction].Value)
-	}
-	if reason == "" {
-		writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{reasonBlock: "Say why, so the requester knows what to do next."}))
-		return
-	}
-	s.submitCommand(w, cb, t.Instance, flows.Command{Action: action, Actor: cb.User.ID, Step: t.Step, Round: t.Round, Reason: reason}, nil)
-}
-
-// submitReassign hands the reviewer's part of the step to the person they
-// picked. Who may not take it is said next to the picker.
-func (s *Server) submitReassign(w http.ResponseWriter, cb slack.InteractionCallback) {
-	t, err := parseTarget(cb.View.PrivateMetadata)
-	if err != nil {
-		writeJSON(w, slack.NewClearViewSubmissionResponse())
-		return
-	}
-	var to, note string
-	if cb.View.State != nil {
-		to = cb.View.State.Values[toBlock][inputAction].SelectedUser
-		note = strings.TrimSpace(cb.View.State.Values[noteBlock][inputAction].Value)
-	}
-	actor := cb.User.ID
-	switch to {
-	case "":
-		writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{toBlock: "Choose who should take it."}))
-		return
-	case actor:
-		writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{toBlock: "Choose someone other than yourself."}))
-		return
-	}
-	cmd := flows.Command{Action: flows.ActionReassign, Actor: actor, Step: t.Step, Round: t.Round, To: to, Reason: note}
-	s.submitCommand(w, cb, t.Instance, cmd, func(err error) (string, string) {
-		switch {
-		case errors.Is(err, flows.ErrSelfApproval):
-			return toBlock, "They asked for this: nobody reviews their own request."
-		case errors.Is(err, flows.ErrAlreadyAssignee):
-			return toBlock, "They (or whoever stands in for them while they're away) already review this step."
-		}
-		return "", ""
-	})
-}
-
-// submitResubmit sends a request back to the step that asked for changes,
-// with the values of the prefilled form.
-func (s *Server) submitResubmit(w http.ResponseWriter, cb slack.InteractionCallback, id string) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.AckBudget)
-	r, err := s.load(ctx, id)
-	cancel()
-	if err != nil {
-		if !isRefusal(err) {
-			s.log.Error("loading a request to resubmit", "instance_id", id, "err", err)
-		}
-		writeJSON(w, slack.NewUpdateViewSubmissionResponse(noticeModal("Nothing changed", refusalText(nil, cb.User.ID, err))))
-		return
-	}
-	var values flows.Values // nil keeps the values: a workflow without a form
-	if len(r.w.Form) > 0 {
-		var problems flows.FieldErrors
-		values, problems = r.w.ParseValues(formValues(r.w, cb.View.State))
-		if problems != nil {
-			writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string(problems)))
-			return
-		}
-	}
-	cmd := flows.Command{Action: flows.ActionResubmit, Actor: cb.User.ID, Values: values}
-	s.submitCommand(w, cb, id, cmd, func(err error) (string, string) {
-		var nre *flows.NoReviewersError
-		if errors.As(err, &nre) {
-			if f := reviewerField(r.w, nre.Step); f != "" {
-				if nre.SelfOnly {
-					return f, "You can't approve your own request: pick someone else."
-				}
-				return f, "Nobody else can review this step."
-			}
-		}
-		return "", ""
-	})
-}
-
-// submitCommand runs cmd for a modal's submission: the modal closes when it
-// succeeds (or when the database is too slow to wait for, and the outcome
-// follows by message); a refusal is shown next to the field fieldErr
-// names, or in place of the modal.
-func (s *Server) submitCommand(w http.ResponseWriter, cb slack.InteractionCallback, id string, cmd flows.Command, fieldErr func(error) (string, string)) {
-	var loaded *flows.Instance
-	err, done := s.within(func(ctx context.Context) error {
-		in, err := s.svc.Act(ctx, id, cmd)
-		s.cfg.Metrics.transition(cmd.Action, err)
-		loaded = in
-		if err == nil {
-			s.log.Info("transition", "instance_id", id, "action", cmd.Action, "step", cmd.Step, "user_id", cmd.Actor)
-			s.cfg.Dispatcher.Kick(in.ID)
-		}
-		return err
-	}, func(ctx context.Context, err error) {
-		if err != nil {
-			s.refuse(ctx, cmd.Actor, "", loaded, err)
-		}
-	})
-	if !done || err == nil {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	if fieldErr != nil {
-		if field, msg := fieldErr(err); field != "" {
-			writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{field: msg}))
-			return
-		}
-	}
-	if !isRefusal(err) {
-		s.log.Error("submitting a form", "action", cmd.Action, "instance_id", id, "user_id", cmd.Actor, "err", err)
-	}
-	writeJSON(w, slack.NewUpdateViewSubmissionResponse(noticeModal("Nothing changed", refusalText(loaded, cmd.Actor, err))))
 }
 
 // event answers the Events API.
@@ -706,9 +494,11 @@ func (s *Server) event(w http.ResponseWriter, r *http.Request, body []byte) {
 
 // handleEvent acts on an event once, however often Slack retries it.
 func (s *Server) handleEvent(id string, ev slackevents.EventsAPIEvent) {
-	if id != "" && !s.events.first(id, s.cfg.Clock.Now()) {
-		s.cfg.Metrics.request("event", "duplicate")
-		return
+	if id != "" {
+		if _, fresh := s.events.add(id, s.cfg.Clock.Now(), struct{}{}); !fresh {
+			s.cfg.Metrics.request("event", "duplicate")
+			return
+		}
 	}
 	s.cfg.Metrics.request("event", "ok")
 	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && (e.Tab == "home" || e.Tab == "") {
@@ -719,29 +509,4 @@ func (s *Server) handleEvent(id string, ev slackevents.EventsAPIEvent) {
 			}
 		})
 	}
-}
-
-// seen remembers event ids for a while, to drop Slack's retries.
-type seen struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	ids map[string]time.Time
-}
-
-func newSeen(ttl time.Duration) *seen { return &seen{ttl: ttl, ids: map[string]time.Time{}} }
-
-// first reports whether id is new, and remembers it.
-func (s *seen) first(id string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, at := range s.ids {
-		if now.Sub(at) > s.ttl {
-			delete(s.ids, k)
-		}
-	}
-	if _, ok := s.ids[id]; ok {
-		return false
-	}
-	s.ids[id] = now
-	return true
 }

@@ -20,12 +20,37 @@ const (
 	maxMessageBlocks = 50
 )
 
-// escape makes user text safe inside mrkdwn: Slack treats only &, < and >
-// as control characters, and escaping them is enough to stop a form field
-// from mentioning <!channel> or forging a <link|label>.
+// escape makes text safe inside mrkdwn: what a person typed, and the
+// names in the definitions, show as they are and cannot format the message
+// around them.
+//
+// Slack reads &, < and > as control characters; escaping them stops a
+// form field from mentioning <!channel> or forging a <link|label>. Its
+// formatting marks, * _ ~ and `, have no escape at all, and a field that
+// holds one can end the bold of a subject early, or open a code span that
+// swallows the rest of the message. Inserting zero-width spaces depends on
+// each client's parser (a zero-width space is how people force formatting
+// inside a word) and plain_text elements would lose the bold labels around
+// the values, so each mark is replaced by a look-alike that no client
+// formats: ∗ (U+2217 ASTERISK OPERATOR), ˍ (U+02CD MODIFIER LETTER LOW
+// MACRON), ∼ (U+223C TILDE OPERATOR) and ˋ (U+02CB MODIFIER LETTER GRAVE
+// ACCENT). "PO_2291 *urgent*" reads "POˍ2291 ∗urgent∗": the same to the
+// eye, never bold. Stored values keep the characters typed; only what is
+// shown changes.
 func escape(s string) string { return escaper.Replace(s) }
 
-var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+var escaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+	"*", "\u2217", "_", "\u02cd", "~", "\u223c", "`", "\u02cb",
+)
+
+// code shows s as inline code: a command to copy, an id, a name as typed.
+// Inside a code span Slack formats nothing, so only &, < and > are escaped
+// and a backtick, which would end the span, becomes its look-alike; an
+// underscore stays one, so that what is copied still works.
+func code(s string) string { return "`" + codeEscaper.Replace(s) + "`" }
+
+var codeEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "`", "\u02cb")
 
 // truncate cuts s to at most n characters, marking the cut with an ellipsis.
 // It counts runes, as Slack does, and never splits an escape sequence.

@@ -17,7 +17,9 @@ func TestEscape(t *testing.T) {
 		{"<!channel>", "&lt;!channel&gt;"},
 		{"<https://evil.example|invoice>", "&lt;https://evil.example|invoice&gt;"},
 		{"R&D > ops", "R&amp;D &gt; ops"},
-		{"plain *bold* text", "plain *bold* text"},
+		{"plain *bold* text", "plain \u2217bold\u2217 text"},
+		{"_x_ ~x~ `x` ```pre```", "\u02cdx\u02cd \u223cx\u223c \u02cbx\u02cb \u02cb\u02cb\u02cbpre\u02cb\u02cb\u02cb"},
+		{"PO_2291 *urgent*", "PO\u02cd2291 \u2217urgent\u2217"},
 	}
 	for _, tt := range tests {
 		if got := escape(tt.in); got != tt.want {
@@ -103,5 +105,18 @@ func TestHealthzReportsTheDatabase(t *testing.T) {
 			t.Errorf("/healthz = %d; want %d", rec.Code, tt.want)
 		}
 		s.Close()
+	}
+}
+
+func TestCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"office_moves", "`office_moves`"},
+		{"a`b <!here>", "`a\u02cbb &lt;!here&gt;`"},
+	}
+	for _, tt := range tests {
+		if got := code(tt.in); got != tt.want {
+			t.Errorf("code(%q) = %q; want %q", tt.in, got, tt.want)
+		}
 	}
 }

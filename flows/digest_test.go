@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/handoffbot/handoff/internal/heap"
 )
 
 // overdueAt returns instance n of the test process: started at t0 plus n
@@ -161,7 +162,7 @@ func BenchmarkBuildDigest(b *testing.B) {
 	})
 	b.Run("build", func(b *testing.B) {
 		b.ReportAllocs()
-		peak := heapPeak(func() {
+		peak := heap.Peak(func() {
 			for b.Loop() {
 				d, err := BuildDigest(context.Background(), gen, lib, now, DigestOptions{})
 				if err != nil || d.Overdue != n {
@@ -171,31 +172,4 @@ func BenchmarkBuildDigest(b *testing.B) {
 		})
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	})
-}
-
-// heapPeak runs fn and returns the largest HeapInuse seen while it ran,
-// sampled every 10ms.
-func heapPeak(fn func()) uint64 {
-	var peak uint64
-	done := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapInuse)
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	fn()
-	close(done)
-	<-sampled
-	return peak
 }

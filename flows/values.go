@@ -2,11 +2,13 @@ package flows
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,13 +28,33 @@ var numberPattern = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$`)
 // stopped being exact, and nobody types such an amount.
 const maxNumberLength = 30
 
+// maxExactInteger is 2^53: beyond it a float64 no longer holds every
+// integer, so sums and comparisons of such amounts stop being exact.
+const maxExactInteger = 1 << 53
+
+// Limits on what people type, enforced here, on the server, whatever the
+// modal's max_length advertised: a client can send anything.
+const (
+	// MaxReasonLength bounds a reason to reject or to ask for changes;
+	// the modal says the same with max_length.
+	MaxReasonLength = 2000
+	// MaxNoteLength bounds the note that goes with a reassignment.
+	MaxNoteLength = 1000
+	// MaxFormLength bounds all of a form's answers together, so that one
+	// request stays a reasonable document and message however many long
+	// fields its form has.
+	MaxFormLength = 20000
+)
+
 // ParseValues checks raw form input (field id -> text as typed or selected)
 // against the form: required, max_length (counted in characters), number
-// syntax and min/max, dates as YYYY-MM-DD, select option membership, and
-// Slack user ids. Keys that name no field are ignored.
+// syntax, exactness and min/max, dates as YYYY-MM-DD, select option
+// membership, Slack user ids, and MaxFormLength over all the answers. Keys
+// that name no field are ignored.
 //
-// It returns canonical Values (trimmed text; numbers as
-// strconv.FormatFloat(f, 'f', -1, 64)) and nil, or nil and the errors.
+// It returns canonical Values (text cleaned by CleanText and trimmed;
+// numbers as strconv.FormatFloat(f, 'f', -1, 64)) and nil, or nil and the
+// errors.
 // Raw values come from Slack and are untrusted: each is only ever compared,
 // measured and parsed as the field's type, never interpreted otherwise, so
 // `{"$gt": ""}` stays that text.
@@ -52,7 +74,24 @@ func (w *Workflow) ParseValues(raw map[string]string) (Values, FieldErrors) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if id, total := w.longest(vals); total > MaxFormLength {
+		return nil, FieldErrors{id: fmt.Sprintf("All the answers together are too long: shorten this one (the form takes %d characters in all; this is %d)", MaxFormLength, total)}
+	}
 	return vals, nil
+}
+
+// longest returns the field with the longest value, where a shortening
+// helps most, and the length of all the values together, in characters.
+func (w *Workflow) longest(vals Values) (id string, total int) {
+	most := -1
+	for _, f := range w.Form {
+		n := utf8.RuneCountInString(vals[f.ID])
+		total += n
+		if n > most {
+			id, most = f.ID, n
+		}
+	}
+	return id, total
 }
 
 // parse checks one raw value and returns its canonical form, or what the
@@ -60,6 +99,15 @@ func (w *Workflow) ParseValues(raw map[string]string) (Values, FieldErrors) {
 func (f *Field) parse(raw string) (string, string) {
 	if !utf8.ValidString(raw) {
 		return "", "This contains characters that are not text; please retype it"
+	}
+	switch f.Type {
+	case FieldText:
+		if strings.ContainsAny(strings.TrimSpace(raw), "\r\n") {
+			return "", "Keep it to one line"
+		}
+		raw = CleanText(raw, false)
+	case FieldParagraph:
+		raw = CleanText(raw, true)
 	}
 	s := strings.TrimSpace(raw)
 	if s == "" {
@@ -100,12 +148,6 @@ func (f *Field) parse(raw string) (string, string) {
 			return "", "Pick a person from your workspace"
 		}
 		return s, ""
-	case FieldText:
-		if strings.ContainsAny(s, "\r\n") {
-			return "", "Keep it to one line"
-		}
-	case FieldParagraph:
-		s = strings.ReplaceAll(s, "\r\n", "\n")
 	}
 	if n, limit := utf8.RuneCountInString(s), f.Limit(); n > limit {
 		return "", fmt.Sprintf("Keep it under %d characters (this is %d)", limit, n)
@@ -121,6 +163,11 @@ func (f *Field) parseNumber(s string) (string, string) {
 	x, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return "", bad
+	}
+	// A number is kept as the float64 nearest to what was typed: refuse
+	// one that float64 cannot hold exactly, rather than store another.
+	if math.Abs(x) > maxExactInteger || formatNumber(x) != canonicalDecimal(s) {
+		return "", "Use 15 digits or fewer: longer numbers can't be stored exactly"
 	}
 	if f.Min != nil && x < *f.Min {
 		return "", fmt.Sprintf("Enter %s or more", formatNumber(*f.Min))
@@ -138,4 +185,69 @@ func formatNumber(x float64) string {
 		x = 0 // turns -0 into 0
 	}
 	return strconv.FormatFloat(x, 'f', -1, 64)
+}
+
+// canonicalDecimal writes s, which matches numberPattern, the way
+// formatNumber writes the number it means: no sign but a minus, no leading
+// zeros, no trailing zeros after the point, no negative zero. The two
+// agree exactly when the float64 holds what was typed.
+func canonicalDecimal(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimLeft(s, "+-")
+	whole, frac, _ := strings.Cut(s, ".")
+	whole = strings.TrimLeft(whole, "0")
+	frac = strings.TrimRight(frac, "0")
+	if whole == "" {
+		whole = "0"
+	}
+	out := whole
+	if frac != "" {
+		out += "." + frac
+	}
+	if neg && out != "0" {
+		out = "-" + out
+	}
+	return out
+}
+
+// CleanText removes from what a person typed the characters that are not
+// text but instructions to a terminal or to the text's layout: control
+// characters (NUL, ESC, DEL, C1 codes) and the bidirectional embeddings,
+// overrides and isolates (U+202A-U+202E, U+2066-U+2069) that can make a
+// reader see "exe.txt" for "txt.exe". In multiline text, line ends become
+// "\n" and tabs stay; on one line a tab becomes a space, so that words stay
+// apart. Every text a person types is cleaned when it is parsed, before it
+// is measured and stored.
+func CleanText(s string, multiline bool) string {
+	clean := func(r rune) rune {
+		switch {
+		case r == '\n' && multiline, r == '\t' && multiline:
+			return r
+		case r == '\t':
+			return ' '
+		case unicode.IsControl(r), r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return -1
+		}
+		return r
+	}
+	if multiline {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+		s = strings.ReplaceAll(s, "\r", "\n")
+	}
+	return strings.Map(clean, s)
+}
+
+// ParseNote checks free text typed into one of Handoff's own modals (a
+// reason, a reassignment's note): cleaned as CleanText does for multiline
+// text, trimmed, and at most limit characters. It returns the text, or
+// what the person should change, worded for them.
+func ParseNote(raw string, limit int) (string, string) {
+	if !utf8.ValidString(raw) {
+		return "", "This contains characters that are not text; please retype it"
+	}
+	s := strings.TrimSpace(CleanText(raw, true))
+	if n := utf8.RuneCountInString(s); n > limit {
+		return "", fmt.Sprintf("Keep it under %d characters (this is %d)", limit, n)
+	}
+	return s, ""
 }

@@ -130,3 +130,96 @@ func TestParseValuesRequiredKinds(t *testing.T) {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
 }
+
+// TestParseValuesHygiene: what is stored is text a reader sees as typed,
+// within every limit, and every number exactly as typed.
+func TestParseValuesHygiene(t *testing.T) {
+	t.Parallel()
+	w := &Workflow{ID: "w", Form: []Field{
+		{ID: "item", Type: FieldText},
+		{ID: "why", Type: FieldParagraph},
+		{ID: "amount", Type: FieldNumber},
+	}}
+	const tooLong = "Use 15 digits or fewer: longer numbers can't be stored exactly"
+	tests := []struct {
+		name     string
+		raw      map[string]string
+		want     Values
+		wantErrs FieldErrors
+	}{
+		{"NUL, ESC and DEL are dropped", map[string]string{"item": "Desk\x00\x1b[31m red\x7f"}, Values{"item": "Desk[31m red"}, nil},
+		{"C1 controls are dropped", map[string]string{"item": "a\u0085b\u009bc"}, Values{"item": "abc"}, nil},
+		{"a tab on one line is a space", map[string]string{"item": "Desk\tlamp"}, Values{"item": "Desk lamp"}, nil},
+		{"bidi overrides are dropped", map[string]string{"item": "invoice\u202Efdp.exe", "why": "\u2066a\u2069 \u202Ab\u202C \u202D\u202E\u2067\u2068c"}, Values{"item": "invoicefdp.exe", "why": "a b c"}, nil},
+		{"paragraphs keep lines and tabs", map[string]string{"why": "one\r\ntwo\rthree\n\tfour\x1b"}, Values{"why": "one\ntwo\nthree\n\tfour"}, nil},
+		{"only controls is empty", map[string]string{"item": "\u202E\x00", "why": "\x1b"}, Values{}, nil},
+		{"the limit counts what is kept", map[string]string{"item": strings.Repeat("x", DefaultMaxLength) + strings.Repeat("\x00", 10)}, Values{"item": strings.Repeat("x", DefaultMaxLength)}, nil},
+
+		{"15 significant digits", map[string]string{"amount": "1234567890.12345"}, Values{"amount": "1234567890.12345"}, nil},
+		{"2^53 exactly", map[string]string{"amount": "9007199254740992"}, Values{"amount": "9007199254740992"}, nil},
+		{"2^53 + 1 would be rounded", map[string]string{"amount": "9007199254740993"}, nil, FieldErrors{"amount": tooLong}},
+		{"beyond 2^53, even if representable", map[string]string{"amount": "100000000000000000000"}, nil, FieldErrors{"amount": tooLong}},
+		{"a negative beyond 2^53", map[string]string{"amount": "-9007199254740994"}, nil, FieldErrors{"amount": tooLong}},
+		{"too many decimals to keep", map[string]string{"amount": "0.12345678901234567"}, nil, FieldErrors{"amount": tooLong}},
+		{"16 digits that survive are kept", map[string]string{"amount": "12345678901234.56"}, Values{"amount": "12345678901234.56"}, nil},
+		{"a tenth of a cent on a large amount", map[string]string{"amount": "12345678901234.567"}, nil, FieldErrors{"amount": tooLong}},
+		{"zeros do not count", map[string]string{"amount": "-000120.5000"}, Values{"amount": "-120.5"}, nil},
+		{"tiny but exact", map[string]string{"amount": "0.000001"}, Values{"amount": "0.000001"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, errs := w.ParseValues(tt.raw)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("values (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantErrs, errs); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestParseValuesTotalLength: a form of many long fields, each within its
+// own limit, is still bounded as a whole, and the error goes next to the
+// field where shortening helps most.
+func TestParseValuesTotalLength(t *testing.T) {
+	t.Parallel()
+	var form []Field
+	raw := map[string]string{}
+	for i := range 8 {
+		id := string(rune('a' + i))
+		form = append(form, Field{ID: id, Type: FieldParagraph})
+		raw[id] = strings.Repeat("x", 2500)
+	}
+	raw["c"] = strings.Repeat("x", 2600)
+	w := &Workflow{ID: "w", Form: form}
+	_, errs := w.ParseValues(raw)
+	want := FieldErrors{"c": "All the answers together are too long: shorten this one (the form takes 20000 characters in all; this is 20100)"}
+	if diff := cmp.Diff(want, errs); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	raw["c"] = strings.Repeat("x", 2500)
+	if _, errs := w.ParseValues(raw); errs != nil {
+		t.Errorf("20000 characters in all: %v; want accepted", errs)
+	}
+}
+
+func TestParseNote(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw, want, wantErr string
+	}{
+		{"  Not in this year's budget \n", "Not in this year's budget", ""},
+		{"line one\r\n\tline two\x00\u202E", "line one\n\tline two", ""},
+		{strings.Repeat("é", MaxReasonLength), strings.Repeat("é", MaxReasonLength), ""},
+		{strings.Repeat("x", 100<<10), "", "Keep it under 2000 characters (this is 102400)"},
+		{"\xff", "", "This contains characters that are not text; please retype it"},
+	}
+	for _, tt := range tests {
+		got, msg := ParseNote(tt.raw, MaxReasonLength)
+		if got != tt.want || msg != tt.wantErr {
+			t.Errorf("ParseNote(%.40q) = %.40q, %q; want %.40q, %q", tt.raw, got, msg, tt.want, tt.wantErr)
+		}
+	}
+}

@@ -89,6 +89,10 @@ type DB interface {
 	// a transition since the claim. A lost claim is an error wrapping
 	// flows.ErrConflict.
 	ReleaseOutbox(ctx context.Context, id, holder string, seenVersion int64) (more bool, err error)
+	// ReleaseClaims ends every outbox claim holder has and returns how
+	// many: a dispatcher restarting under its own name takes back what
+	// it held when it died, instead of waiting for the claims to expire.
+	ReleaseClaims(ctx context.Context, holder string) (int, error)
 
 	// RecordDefinition stores p's content (p.Source) as the process's next
 	// definition version unless the same hash is recorded already, and

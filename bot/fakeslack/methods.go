@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,8 +12,10 @@ import (
 	"unicode/utf8"
 )
 
-// firstTS is the seconds part of the first ts the fake hands out; ts values
-// then grow by 100 µs per message.
+// firstTS is the seconds part of the made-up times in trigger ids, view
+// hashes and the like. Message ts values are the wall clock (see
+// nextTSLocked), so that conversations.history's oldest and latest, which
+// callers derive from their own clocks, mean what they mean on Slack.
 const firstTS = 1700000000
 
 // maxMessageText is the length past which Slack refuses a message's text.
@@ -52,6 +55,8 @@ func (s *Server) dispatchLocked(method, token string, args map[string]string) an
 		h = s.viewsPublishLocked
 	case "conversations.open":
 		h = s.conversationsOpenLocked
+	case "conversations.history":
+		h = s.conversationsHistoryLocked
 	case "usergroups.list":
 		h = s.usergroupsListLocked
 	case "usergroups.users.list":
@@ -76,10 +81,34 @@ func (s *Server) dispatchLocked(method, token string, args map[string]string) an
 	return h(args)
 }
 
+// nextTSLocked hands out a message ts: the time in microseconds, and at
+// least 100 µs after the one before, so every ts is unique and they grow in
+// post order, as Slack's do within a channel.
 func (s *Server) nextTSLocked() string {
-	s.seq++
-	micros := 100 * s.seq
-	return fmt.Sprintf("%d.%06d", firstTS+micros/1_000_000, micros%1_000_000)
+	micros := max(time.Now().UnixMicro(), s.lastTS+100)
+	s.lastTS = micros
+	return formatTS(micros)
+}
+
+func formatTS(micros int64) string {
+	return fmt.Sprintf("%d.%06d", micros/1_000_000, micros%1_000_000)
+}
+
+// parseTS reads a ts ("1700000000.000100", or whole seconds) as
+// microseconds.
+func parseTS(ts string) (int64, bool) {
+	secs, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil || s < 0 || len(frac) > 6 {
+		return 0, false
+	}
+	var f int64
+	if frac != "" {
+		if f, err = strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64); err != nil || f < 0 {
+			return 0, false
+		}
+	}
+	return s*1_000_000 + f, true
 }
 
 // messageObject is a message as chat.postMessage and chat.update return it.
@@ -102,7 +131,30 @@ func messageObject(m *Message) map[string]any {
 	if m.Edited > 0 {
 		obj["edited"] = map[string]any{"user": BotUserID, "ts": m.TS}
 	}
+	if m.Broadcast {
+		obj["subtype"] = "thread_broadcast"
+	}
 	return obj
+}
+
+// metadataArg checks the metadata argument of chat.postMessage and
+// chat.update the way Slack does: an object with an event_type and an
+// event_payload object. Empty is none.
+func metadataArg(raw string) (json.RawMessage, *answer) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var m struct {
+		EventType    string         `json:"event_type"`
+		EventPayload map[string]any `json:"event_payload"`
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, new(errAnswer("invalid_metadata_format"))
+	}
+	if m.EventType == "" || m.EventPayload == nil {
+		return nil, new(errAnswer("invalid_metadata_schema"))
+	}
+	return mustJSON(m), nil
 }
 
 // messageContent checks text and blocks of a chat.* call the way Slack does
@@ -171,21 +223,32 @@ func (s *Server) chatPostMessageLocked(args map[string]string) answer {
 	if bad != nil {
 		return *bad
 	}
-	// Posting to a user id posts into the bot's DM with that user.
-	if isUserID(channel) {
-		channel = dmChannel(channel)
+	meta, bad := metadataArg(args["metadata"])
+	if bad != nil {
+		return *bad
 	}
+	// Posting to a user id posts into the bot's DM with that user.
+	channel = normalChannel(channel)
 	m := &Message{
-		Channel:  channel,
-		TS:       s.nextTSLocked(),
-		Text:     args["text"],
-		User:     BotUserID,
-		Blocks:   blocks,
-		ThreadTS: args["thread_ts"],
+		Channel:   channel,
+		TS:        s.nextTSLocked(),
+		Text:      args["text"],
+		User:      BotUserID,
+		Blocks:    blocks,
+		ThreadTS:  args["thread_ts"],
+		Broadcast: args["thread_ts"] != "" && truthy(args["reply_broadcast"]),
+		Metadata:  meta,
 	}
 	s.messages[channel] = append(s.messages[channel], m)
-	return okAnswer(map[string]any{"channel": channel, "ts": m.TS, "message": messageObject(m)})
+	obj := messageObject(m)
+	if meta != nil {
+		obj["metadata"] = meta
+	}
+	return okAnswer(map[string]any{"channel": channel, "ts": m.TS, "message": obj})
 }
+
+// truthy reads a boolean argument as Slack does: "true" or "1".
+func truthy(v string) bool { return v == "true" || v == "1" }
 
 func (s *Server) chatUpdateLocked(args map[string]string) answer {
 	channel, ts := args["channel"], args["ts"]
@@ -221,6 +284,14 @@ func (s *Server) chatUpdateLocked(args map[string]string) answer {
 	}
 	if _, bad := messageContent(text, string(blocks), args["attachments"] != ""); bad != nil {
 		return *bad
+	}
+	// Metadata left out of an update stays, as blocks do.
+	if raw, ok := args["metadata"]; ok {
+		meta, bad := metadataArg(raw)
+		if bad != nil {
+			return *bad
+		}
+		m.Metadata = meta
 	}
 	m.Text, m.Blocks = text, blocks
 	m.Edited++
@@ -466,6 +537,92 @@ func (s *Server) conversationsOpenLocked(args map[string]string) answer {
 			"channel": map[string]any{"id": id, "created": firstTS, "is_mpim": true, "is_open": true},
 		})
 	}
+}
+
+// conversations.history pages hold at most this many messages.
+const (
+	historyDefaultLimit = 100
+	historyMaxLimit     = 999
+)
+
+// conversationsHistoryLocked lists a conversation's messages newest first,
+// as Slack does: the channel's own messages and thread replies also sent to
+// the channel, between oldest and latest (exclusive unless inclusive), a
+// page of limit at a time (next_cursor leads on), with each message's
+// metadata only when include_all_metadata is set. A user id is not a
+// conversation: the DM's id comes from conversations.open. (Slack wants
+// channels:history, groups:history, im:history or mpim:history for it;
+// the fake checks no scopes.)
+func (s *Server) conversationsHistoryLocked(args map[string]string) answer {
+	channel := args["channel"]
+	if channel == "" || isUserID(channel) {
+		return errAnswer("channel_not_found")
+	}
+	oldest, latest := int64(0), int64(math.MaxInt64)
+	if v := args["oldest"]; v != "" {
+		var ok bool
+		if oldest, ok = parseTS(v); !ok {
+			return errAnswer("invalid_ts_oldest")
+		}
+	}
+	if v := args["latest"]; v != "" {
+		var ok bool
+		if latest, ok = parseTS(v); !ok {
+			return errAnswer("invalid_ts_latest")
+		}
+	}
+	inclusive := truthy(args["inclusive"])
+	limit := historyDefaultLimit
+	if v := args["limit"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errAnswer("invalid_limit")
+		}
+		if n > 0 {
+			limit = min(n, historyMaxLimit)
+		}
+	}
+	offset := 0
+	if c := args["cursor"]; c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "page:"))
+		if err != nil || !strings.HasPrefix(c, "page:") || n < 0 {
+			return errAnswer("invalid_cursor")
+		}
+		offset = n
+	}
+	withMeta := truthy(args["include_all_metadata"])
+
+	var listed []*Message
+	msgs := s.messages[channel]
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m.ThreadTS != "" && m.ThreadTS != m.TS && !m.Broadcast {
+			continue // a reply seen only in its thread
+		}
+		ts, _ := parseTS(m.TS)
+		if ts < oldest || ts > latest || !inclusive && (ts == oldest || ts == latest) {
+			continue
+		}
+		listed = append(listed, m)
+	}
+	page := listed[min(offset, len(listed)):min(offset+limit, len(listed))]
+	out := make([]any, 0, len(page))
+	for _, m := range page {
+		obj := messageObject(m)
+		if withMeta && m.Metadata != nil {
+			obj["metadata"] = m.Metadata
+		}
+		out = append(out, obj)
+	}
+	more := offset+limit < len(listed)
+	next := ""
+	if more {
+		next = "page:" + strconv.Itoa(offset+limit)
+	}
+	return okAnswer(map[string]any{
+		"messages": out, "has_more": more, "pin_count": 0,
+		"response_metadata": map[string]any{"next_cursor": next},
+	})
 }
 
 func (s *Server) usergroupsListLocked(args map[string]string) answer {

@@ -13,6 +13,7 @@ package fakeslack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -66,6 +67,9 @@ type Call struct {
 	Error string
 	// At is when the request arrived.
 	At time.Time
+	// Lost is set when the method did its work (a post is in Messages) but
+	// the caller was told otherwise, or nothing: a Fault with Handled.
+	Lost bool
 }
 
 // String describes the call without its token, so a test can log it.
@@ -74,6 +78,9 @@ func (c Call) String() string {
 	fmt.Fprintf(&b, "%s status=%d", c.Method, c.Status)
 	if c.Error != "" {
 		fmt.Fprintf(&b, " error=%s", c.Error)
+	}
+	if c.Lost {
+		b.WriteString(" lost")
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Args)) {
 		v := c.Args[k]
@@ -112,6 +119,13 @@ type Message struct {
 	// Edited counts the chat.update calls that changed the message.
 	Edited   int
 	ThreadTS string
+	// Broadcast is set on a thread reply also sent to the channel
+	// (reply_broadcast): conversations.history lists it.
+	Broadcast bool
+	// Metadata is the message's metadata object ({"event_type": …,
+	// "event_payload": {…}}), nil if it has none. conversations.history
+	// returns it only with include_all_metadata.
+	Metadata json.RawMessage
 }
 
 // OpenedView is one successful views.open call.
@@ -130,10 +144,38 @@ type ResponseURLPost struct {
 	At     time.Time
 }
 
-type fault struct {
-	left       int
-	status     int
-	retryAfter time.Duration
+// Fault is a failure Inject makes the fake answer with instead of, or
+// after, doing what a Web API call asks.
+type Fault struct {
+	// Status is the HTTP status; 0 is 200, with Error in the body.
+	Status int
+	// Error is the "error" of the {"ok":false} body. Empty: "ratelimited"
+	// for 429, "fatal_error" (or "service_unavailable" for 503) for 5xx,
+	// "request_failed" for other statuses. With Status 0 and Error empty
+	// the answer is the method's own (useful with Delay or Hangup).
+	Error string
+	// RetryAfter is the Retry-After header of a 429, in whole seconds
+	// rounded up; 0 sends none, as Slack sometimes does.
+	RetryAfter time.Duration
+	// Channel limits the fault to calls whose channel argument is this
+	// conversation; a user id matches the bot's DM with that user, either
+	// way round.
+	Channel string
+	// Handled makes the method do its work first (a post is recorded in
+	// Messages) and then answer with the fault, or hang up: an answer lost
+	// on its way back, after Slack acted. Without it a fault that answers
+	// or hangs up stops the call before the method runs.
+	Handled bool
+	// Delay holds the answer back this long (on top of SetLatency), so a
+	// caller's deadline can pass first. A fault with only a Delay is a
+	// slow call that works.
+	Delay time.Duration
+	// Hangup closes the connection instead of answering.
+	Hangup bool
+
+	left             int
+	alwaysRetryAfter bool // Fail's 429s carry Retry-After even when 0
+	method           string
 }
 
 type user struct {
@@ -162,9 +204,10 @@ type Server struct {
 
 	latency      time.Duration
 	pingInterval time.Duration
-	faults       map[string]*fault
+	faults       []*Fault // in the order injected
 
-	seq      int64 // source of ts, ids and hashes
+	seq      int64 // source of ids and hashes
+	lastTS   int64 // microseconds of the last ts handed out
 	calls    []Call
 	messages map[string][]*Message // by channel, post order
 	ephem    map[string][]Message  // by recipient
@@ -192,7 +235,6 @@ func New() *Server {
 		changed:      make(chan struct{}),
 		done:         make(chan struct{}),
 		pingInterval: 5 * time.Second,
-		faults:       map[string]*fault{},
 		messages:     map[string][]*Message{},
 		ephem:        map[string][]Message{},
 		views:        map[string]*view{},
@@ -249,15 +291,33 @@ func (s *Server) SetLatency(d time.Duration) {
 // header of retryAfter in whole seconds (rounded up) and
 // {"ok":false,"error":"ratelimited"}, as Slack sends it; other statuses
 // carry a JSON error body. Method "*" matches every method. A later Fail for
-// the same method replaces the earlier one; n == 0 removes it.
+// the same method replaces the earlier one; n == 0 removes it. See Inject
+// for other faults.
 func (s *Server) Fail(method string, n int, status int, retryAfter time.Duration) {
+	s.Inject(method, n, Fault{Status: status, RetryAfter: retryAfter, alwaysRetryAfter: true})
+}
+
+// Inject makes the next n calls to method that f matches fail as f says;
+// after them the method works again. Method "*" matches every method; a
+// fault for the method itself goes first. A later Inject for the same
+// method and f.Channel replaces the earlier one; n <= 0 removes it.
+//
+// Some faults as Slack produces them:
+//
+//	Fault{Status: 429}                                  // rate limited, no Retry-After
+//	Fault{Error: "invalid_auth"}                        // a revoked or rotated token
+//	Fault{Error: "channel_not_found", Channel: "U1"}    // one DM that is gone
+//	Fault{Handled: true, Hangup: true}                  // posted, but the answer is lost
+//	Fault{Handled: true, Status: 500}                   // posted, then a server error
+func (s *Server) Inject(method string, n int, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n <= 0 {
-		delete(s.faults, method)
-		return
+	f.method, f.left = method, n
+	f.Channel = normalChannel(f.Channel)
+	s.faults = slices.DeleteFunc(s.faults, func(g *Fault) bool { return g.method == method && g.Channel == f.Channel })
+	if n > 0 {
+		s.faults = append(s.faults, &f)
 	}
-	s.faults[method] = &fault{left: n, status: status, retryAfter: retryAfter}
 }
 
 // SetUser configures what users.info answers for id: name as real and
@@ -481,50 +541,114 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.sleep(r.Context())
 
 	s.mu.Lock()
-	a := s.faultLocked(method)
+	var f *Fault
+	if err == nil {
+		f = s.faultLocked(method, args)
+	}
+	var a *answer
+	lost := false
 	switch {
-	case a != nil:
+	case f != nil && !f.Handled && (f.answers() || f.Hangup):
+		// Refused, or cut off, before the method did anything.
+		a = f.answer()
 	case err != nil:
 		a = new(errAnswer("invalid_form_data"))
 	default:
 		a = new(s.dispatchLocked(method, token, args))
+		if f != nil && (f.answers() || f.Hangup) {
+			lost = a.body["ok"] == true
+			a = f.answer()
+		}
 	}
-	c := Call{Method: method, Token: token, Args: args, Status: a.status, At: at}
-	if e, ok := a.body["error"].(string); ok {
+	c := Call{Method: method, Token: token, Args: args, Status: a.status, At: at, Lost: lost}
+	if e, ok := a.body["error"].(string); ok && (f == nil || !f.Hangup) {
 		c.Error = e
+	}
+	if f != nil && f.Hangup {
+		c.Status = 0
 	}
 	s.calls = append(s.calls, c)
 	s.notifyLocked()
 	s.mu.Unlock()
 
+	if f != nil && f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
+	}
+	if f != nil && f.Hangup {
+		hangup(w)
+		return
+	}
 	writeJSON(w, a.status, a.header, a.body)
 }
 
-// faultLocked consumes one injected failure for method, if any.
-func (s *Server) faultLocked(method string) *answer {
-	f := s.faults[method]
-	if f == nil {
-		f = s.faults["*"]
+// hangup closes the connection of w without answering.
+func hangup(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // the server drops the connection
 	}
-	if f == nil || f.left <= 0 {
-		return nil
-	}
-	f.left--
-	a := &answer{status: f.status, header: http.Header{}}
-	switch {
-	case f.status == http.StatusTooManyRequests:
-		secs := int64((f.retryAfter + time.Second - 1) / time.Second)
-		a.header.Set("Retry-After", strconv.FormatInt(secs, 10))
-		a.body = map[string]any{"ok": false, "error": "ratelimited"}
-	case f.status >= 500:
-		a.body = map[string]any{"ok": false, "error": "fatal_error"}
-		if f.status == http.StatusServiceUnavailable {
-			a.body["error"] = "service_unavailable"
+	conn.Close()
+}
+
+// faultLocked consumes one injected failure that matches the call, if any:
+// one for the method itself before one for "*".
+func (s *Server) faultLocked(method string, args map[string]string) *Fault {
+	channel := normalChannel(args["channel"])
+	for _, m := range []string{method, "*"} {
+		for _, f := range s.faults {
+			if f.method == m && f.left > 0 && (f.Channel == "" || f.Channel == channel) {
+				f.left--
+				return f
+			}
 		}
-	default:
-		a.body = map[string]any{"ok": false, "error": "request_failed"}
 	}
+	return nil
+}
+
+// answers reports whether f replaces the method's answer.
+func (f *Fault) answers() bool { return f.Status != 0 || f.Error != "" }
+
+// answer is what f answers with; for a Hangup without a status, nothing.
+func (f *Fault) answer() *answer {
+	if f.Hangup && !f.answers() {
+		return &answer{body: map[string]any{}}
+	}
+	status := f.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	a := &answer{status: status, header: http.Header{}}
+	code := f.Error
+	switch {
+	case status == http.StatusTooManyRequests:
+		if f.RetryAfter > 0 || f.alwaysRetryAfter {
+			secs := int64((f.RetryAfter + time.Second - 1) / time.Second)
+			a.header.Set("Retry-After", strconv.FormatInt(secs, 10))
+		}
+		code = cmp.Or(code, "ratelimited")
+	case status == http.StatusServiceUnavailable:
+		code = cmp.Or(code, "service_unavailable")
+	case status >= 500:
+		code = cmp.Or(code, "fatal_error")
+	default:
+		code = cmp.Or(code, "request_failed")
+	}
+	a.body = map[string]any{"ok": false, "error": code}
 	return a
+}
+
+// normalChannel names a DM by its conversation id whether it was given as
+// that or as the user's id.
+func normalChannel(ch string) string {
+	if isUserID(ch) {
+		return dmChannel(ch)
+	}
+	return ch
 }
 
 // readArgs decodes a Web API request the two ways slack-go sends them:

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,8 +81,9 @@ func TestPostMessageToUserLandsInDM(t *testing.T) {
 	if ch1 != "DU1" || ch2 != "DU1" {
 		t.Errorf("channels = %q, %q; want DU1 (the bot's DM with U1)", ch1, ch2)
 	}
-	if ts1 != "1700000000.000100" || ts2 <= ts1 {
-		t.Errorf("ts = %q then %q; want increasing from 1700000000.000100", ts1, ts2)
+	now := time.Now().Unix()
+	if secs, _, _ := strings.Cut(ts1, "."); secs < strconv.FormatInt(now-60, 10) || secs > strconv.FormatInt(now+60, 10) || ts2 <= ts1 {
+		t.Errorf("ts = %q then %q; want the time now (%d), increasing", ts1, ts2, now)
 	}
 	dm := s.DM("U1")
 	if len(dm) != 2 || dm[0].Text != "first" || dm[1].TS != ts2 || dm[1].User != fakeslack.BotUserID {

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/handoffbot/handoff/flows"
+	"github.com/handoffbot/handoff/internal/heap"
 	"github.com/handoffbot/handoff/store"
 	"github.com/handoffbot/handoff/store/sqlite"
 )
@@ -121,7 +122,7 @@ func BenchmarkReportStore(b *testing.B) {
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
 			var r *flows.Report
-			peak = max(peak, sampleHeap(func() {
+			peak = max(peak, heap.Peak(func() {
 				var err error
 				if r, err = buildReport(ctx, db, "", time.Time{}, now); err != nil {
 					b.Fatal(err)
@@ -217,7 +218,7 @@ func BenchmarkDigestStore(b *testing.B) {
 		overdue := 0
 		for b.Loop() {
 			runtime.GC()
-			peak = max(peak, sampleHeap(func() {
+			peak = max(peak, heap.Peak(func() {
 				d, err := flows.BuildDigest(ctx, db.Overdue(ctx, now), lib, now, flows.DigestOptions{})
 				if err != nil {
 					b.Fatal(err)
@@ -231,30 +232,4 @@ func BenchmarkDigestStore(b *testing.B) {
 		b.ReportMetric(float64(overdue), "overdue")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	})
-}
-
-// sampleHeap runs fn and returns the largest HeapInuse seen meanwhile,
-// sampled every 10 ms.
-func sampleHeap(fn func()) uint64 {
-	var peak uint64
-	done, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			peak = max(peak, ms.HeapInuse)
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	fn()
-	close(done)
-	<-sampled
-	return peak
 }

@@ -90,9 +90,10 @@ func TestSandboxInBrowser(t *testing.T) {
 
 	b.choose("#who", "U0ANN")
 	b.findText("pane", "Your request Purchase request · Laptop was approved.")
-	// The justification is the requester's text: its mrkdwn is Slack's
-	// (bold), its HTML is shown as text, never as markup.
-	b.findText("pane", "For the <new> hire & team")
+	// The justification is the requester's text: its HTML and its mrkdwn
+	// marks are shown as text (the marks as look-alikes), never as markup
+	// or formatting.
+	b.findText("pane", "For the <new> hire & \u2217team\u2217")
 	var injected bool
 	b.eval(`return document.querySelector('#pane new') !== null`, &injected)
 	if injected {

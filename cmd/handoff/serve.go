@@ -30,7 +30,8 @@ type Config struct {
 	Directory string `envconfig:"HANDOFF_DIRECTORY"`
 	LogLevel  string `envconfig:"HANDOFF_LOG_LEVEL" default:"info"`
 	// Replica names this process in delivery claims and leases; the host
-	// name and process id by default.
+	// name by default, so that a restart on the same host is the same
+	// replica (see replicaName).
 	Replica string `envconfig:"HANDOFF_REPLICA"`
 
 	// StoreConfig: HANDOFF_DATA_DIR, MONGODB_URI, MONGODB_DATABASE.
@@ -57,6 +58,15 @@ type Config struct {
 	// serve refuses: tests of several replicas, which in production need
 	// MongoDB, run on SQLite's transactions this way.
 	sharedFile bool
+	// tuneDispatcher changes the dispatcher's settings (tests: short
+	// claims, backoffs and token probes); nil keeps them.
+	tuneDispatcher func(*bot.DispatcherConfig)
+	// wrapStore wraps the opened store (tests: a store that fails or
+	// stalls); nil uses it as it is.
+	wrapStore func(store.DB) store.DB
+	// ackBudget replaces how long a request waits for its save before
+	// Slack is answered anyway (tests); zero keeps the bot's default.
+	ackBudget time.Duration
 }
 
 // loadConfig reads the environment and says, naming each, which required
@@ -160,6 +170,9 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	if cfg.wrapStore != nil {
+		db = cfg.wrapStore(db)
+	}
 	a := &App{cfg: cfg, log: log, db: db}
 	if err := a.recordVersions(ctx, processes, clock.Now()); err != nil {
 		a.Close()
@@ -167,10 +180,20 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 	}
 	a.lib = flows.NewLibrary(processes, db)
 
-	replica := cfg.Replica
-	if replica == "" {
-		host, _ := os.Hostname()
-		replica = fmt.Sprintf("%s-%d", host, os.Getpid())
+	replica := replicaName(cfg.Replica)
+	if cfg.MongoURI != "" && !cfg.sharedFile {
+		// A replica restarting under its own name takes back the
+		// delivery claims it held when it died, instead of leaving its
+		// messages for five minutes. (The embedded store's serve took
+		// back every claim when it locked the file.)
+		n, err := db.ReleaseClaims(ctx, replica)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("taking back the delivery claims of replica %s: %w", replica, err)
+		}
+		if n > 0 {
+			log.Info("took back the delivery claims of this replica's previous run", "replica", replica, "instances", n)
+		}
 	}
 	api := slack.New(cfg.SlackBotToken, slackOptions(cfg)...)
 	dir := bot.NewDirectory(dirFile, api, clock, 5*time.Minute)
@@ -178,13 +201,17 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 	svc.UseAbsences(db)
 	a.svc = svc
 	metrics := bot.NewMetrics()
-	a.dispatcher = bot.NewDispatcher(bot.DispatcherConfig{
+	dcfg := bot.DispatcherConfig{
 		Store: db, Service: svc, Slack: api, Clock: clock, Logger: log, Metrics: metrics, Holder: replica,
 		Pacing: cfg.pacing, Homes: db, ScanEvery: cfg.outboxScan,
-	})
+	}
+	if cfg.tuneDispatcher != nil {
+		cfg.tuneDispatcher(&dcfg)
+	}
+	a.dispatcher = bot.NewDispatcher(dcfg)
 	a.server = bot.NewServer(bot.Config{
 		SigningSecret: cfg.SlackSigningSecret, Service: svc, Slack: api, Dispatcher: a.dispatcher, Store: db,
-		Clock: clock, Logger: log, Metrics: metrics, Health: db.Ping, Homes: db,
+		Clock: clock, Logger: log, Metrics: metrics, Health: db.Ping, Homes: db, AckBudget: cfg.ackBudget,
 	})
 	a.scheduler, err = newScheduler(cfg, db, a.lib, svc, digestSender(a.dispatcher), clock, log, replica, a.dispatcher.KickLater)
 	if err != nil {
@@ -251,27 +278,41 @@ func (a *App) recordVersions(ctx context.Context, processes []*flows.Process, no
 // Addr is the address the HTTP server listens on.
 func (a *App) Addr() string { return a.listener.Addr().String() }
 
-// Run serves until ctx ends, then shuts down gracefully.
+// shutdownTimeout bounds a graceful shutdown: finishing the requests in
+// flight, the saves that outlived their answer, and the delivery of what
+// the outbox holds. What is not delivered by then stays in the outbox for
+// the next start; nothing acknowledged is lost either way.
+const shutdownTimeout = 10 * time.Second
+
+// Run serves until ctx ends, then shuts down gracefully, in the order that
+// keeps what people did: it stops taking requests (HTTP and Socket Mode) and
+// starting reminders, lets the requests in flight finish their saves (they
+// save on contexts of their own, which shutdown does not cancel), waits for
+// the work they left running, and lets the dispatcher deliver what is
+// queued, all within shutdownTimeout.
 func (a *App) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
+	// Each part stops on its own context, in turn, whatever ctx does.
+	intake, stopIntake := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopIntake()
+	outbox, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOutbox()
+	var intakeDone, outboxDone sync.WaitGroup
+	outboxDone.Add(1)
 	go func() {
-		defer wg.Done()
-		a.dispatcher.Run(ctx)
+		defer outboxDone.Done()
+		a.dispatcher.Run(outbox)
 	}()
-	wg.Add(1)
+	intakeDone.Add(1)
 	go func() {
-		defer wg.Done()
-		a.scheduler.Run(ctx)
+		defer intakeDone.Done()
+		a.scheduler.Run(intake)
 	}()
 	errc := make(chan error, 2)
 	if a.socket != nil {
-		wg.Add(1)
+		intakeDone.Add(1)
 		go func() {
-			defer wg.Done()
-			if err := a.socket.Run(ctx); err != nil && ctx.Err() == nil {
+			defer intakeDone.Done()
+			if err := a.socket.Run(intake); err != nil && intake.Err() == nil {
 				errc <- fmt.Errorf("socket mode: %w", err)
 			}
 		}()
@@ -291,13 +332,53 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	cancel()
-	shutdown, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer stop()
-	a.httpServer.Shutdown(shutdown)
-	a.server.Close()
-	wg.Wait()
+	a.shutdown(stopIntake, &intakeDone, stopOutbox, &outboxDone)
 	return err
+}
+
+// shutdown is Run's graceful end; see Run for the order.
+func (a *App) shutdown(stopIntake func(), intakeDone *sync.WaitGroup, stopOutbox func(), outboxDone *sync.WaitGroup) {
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	stopIntake()
+	// No new connections; the handlers in flight finish, saves included.
+	if err := a.httpServer.Shutdown(ctx); err != nil {
+		a.log.Warn("requests still running at the shutdown deadline", "err", err)
+		a.httpServer.Close()
+	}
+	intakeDone.Wait()
+	if err := a.server.Shutdown(ctx); err != nil {
+		a.log.Warn("work after requests still running at the shutdown deadline", "err", err)
+	}
+	if left := a.drain(ctx); left > 0 {
+		a.log.Info("left undelivered messages for the next start", "instances", left)
+	}
+	stopOutbox()
+	outboxDone.Wait()
+	a.log.Info("handoff stopped", "took", time.Since(began).Round(time.Millisecond))
+}
+
+// drain waits, until ctx ends, for the dispatcher to deliver what the
+// outbox holds, and returns how many instances still hold effects. It
+// watches the store, the dispatcher's own record of what is left.
+func (a *App) drain(ctx context.Context) int {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ids, err := a.db.Undelivered(ctx, 1)
+		if err == nil && len(ids) == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return 0 // the store does not answer: nothing to wait for
+			}
+			return len(ids)
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases the store. It is safe to call more than once.
@@ -310,4 +391,18 @@ func (a *App) Close() {
 			closeStore(a.db)
 		}
 	})
+}
+
+// replicaName is the name this process holds claims and leases under: the
+// configured one, else the host name, which stays the same across restarts
+// so that a restarted replica knows its own claims (several replicas on one
+// host must each set HANDOFF_REPLICA).
+func replicaName(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return host
+	}
+	return "handoff"
 }

@@ -32,6 +32,7 @@ type index struct {
 //	instances    open_due                 open, due_at                              PastSLA
 //	instances    open_steps_due           open, steps.due_at (multikey)             Overdue (the digest)
 //	instances    pending_updated          outbox_pending, updated_at                Undelivered
+//	instances    claim_by                 claim_by                                  ReleaseClaims (a replica's start)
 //	instances    process_open_updated     process, open, updated_at                 Stream by process, OpenInstances
 //	instances    updated                  updated_at                                Stream by UpdatedSince alone (audit export)
 //	definitions  process_version (unique) process, version desc                     DefinitionVersions, RecordDefinition's next number
@@ -53,6 +54,8 @@ func indexes() []index {
 			"Overdue: open =, steps.due_at <= now (multikey)"},
 		{instancesName, "pending_updated", bson.D{{Key: pendingField, Value: 1}, {Key: "updated_at", Value: 1}}, false,
 			"Undelivered: outbox_pending =, sort updated_at"},
+		{instancesName, "claim_by", bson.D{{Key: claimByField, Value: 1}}, false,
+			"ReleaseClaims: claim_by ="},
 		{instancesName, "process_open_updated", bson.D{{Key: "process", Value: 1}, {Key: "open", Value: 1}, {Key: "updated_at", Value: 1}}, false,
 			"Stream with a process, OpenInstances: process =, open =, updated_at >="},
 		{instancesName, "updated", bson.D{{Key: "updated_at", Value: 1}}, false,

@@ -143,3 +143,20 @@ func (db *DB) ReleaseOutbox(ctx context.Context, id, holder string, seenVersion 
 func heldBy(id, holder string) bson.D {
 	return bson.D{{Key: "_id", Value: id}, {Key: claimByField, Value: holder}}
 }
+
+// ReleaseClaims ends every outbox claim holder has (see store.DB): a
+// replica restarting under its own HANDOFF_REPLICA takes back what it held
+// when it died. One UpdateMany, served by the claim_by index.
+func (db *DB) ReleaseClaims(ctx context.Context, holder string) (int, error) {
+	if holder == "" {
+		return 0, errors.New("releasing outbox claims: no holder given")
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	res, err := db.instances.UpdateMany(ctx, bson.D{{Key: claimByField, Value: holder}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: claimByField, Value: ""}, {Key: claimUntilField, Value: ""}}}})
+	if err != nil {
+		return 0, fmt.Errorf("releasing the outbox claims of %s: %w", holder, err)
+	}
+	return int(res.ModifiedCount), nil
+}

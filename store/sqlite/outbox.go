@@ -102,20 +102,29 @@ func (db *DB) ReleaseOutbox(ctx context.Context, id, holder string, seenVersion 
 	return more, nil
 }
 
+// ReleaseClaims ends the outbox claims holder has (see store.DB).
+func (db *DB) ReleaseClaims(ctx context.Context, holder string) (int, error) {
+	return db.releaseClaims(ctx, "releasing the outbox claims of "+holder, qReleaseClaims, holder)
+}
+
 // ReleaseAllClaims ends every outbox claim and returns how many it ended.
 // `handoff serve` calls it once it holds the serve lock (LockForServe): it
 // is then the only dispatcher on the file, so a claim left is a dead
 // process's, and waiting for it to expire would hold its messages back.
 func (db *DB) ReleaseAllClaims(ctx context.Context) (int, error) {
+	return db.releaseClaims(ctx, "releasing the outbox claims in "+db.path, qReleaseAllClaims)
+}
+
+func (db *DB) releaseClaims(ctx context.Context, what, q string, args ...any) (int, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	res, err := db.exec(ctx, qReleaseAllClaims)
+	res, err := db.exec(ctx, q, args...)
 	if err != nil {
-		return 0, fmt.Errorf("releasing the outbox claims in %s: %w", db.path, err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("releasing the outbox claims in %s: %w", db.path, err)
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	return int(n), nil
 }

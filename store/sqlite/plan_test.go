@@ -39,6 +39,7 @@ var planQueries = []struct {
 	{"Delivered", qDelivered, []any{"X", "h", "e1", "k", nil}},
 	{"ReleaseOutbox", qReleaseOutbox, []any{"X", "h", 1}},
 	{"ReleaseAllClaims", qReleaseAllClaims, nil},
+	{"ReleaseClaims", qReleaseClaims, []any{"h"}},
 	{"SaveTransition", qSaveTransition, []any{"X", "", "", "", "", "", 1, 1, 1, nil, nil, nil, 2, "{}", nil, 1}},
 	{"DeleteWaiting", qDeleteWaiting, []any{"X"}},
 	{"LeaseHeld", qLeaseHeld, []any{"n", "h", 1, 1}},

@@ -141,6 +141,7 @@ WHERE id = ?1 AND claim_by = ?2
 RETURNING NOT (version = ?3 AND outbox = '{}')`
 
 	qReleaseAllClaims = `UPDATE instances SET claim_by = NULL, claim_until = NULL WHERE claim_by IS NOT NULL`
+	qReleaseClaims    = `UPDATE instances SET claim_by = NULL, claim_until = NULL WHERE claim_by = ?1`
 )
 
 // Leases and once-only claims.

@@ -349,3 +349,31 @@ func testUndeliveredOrder(t *testing.T, s *suite) {
 	got, err = e.db.Undelivered(ctx, 10)
 	checkIDs(t, "Undelivered after one was delivered", got, err, []string{made[2], made[0]})
 }
+
+// testReleaseClaims: a dispatcher restarting under its own name takes
+// back the claims it held at once, and leaves other holders' alone.
+func testReleaseClaims(t *testing.T, s *suite) {
+	e := s.env(t)
+	ctx := ctxFor(t)
+	mine, theirs := e.submit(t, "U0REQ", "all"), e.submit(t, "U0REQ", "all")
+	for id, holder := range map[string]string{mine.ID: "replica-a", theirs.ID: "replica-b"} {
+		if _, ok, err := e.db.ClaimOutbox(ctx, id, holder, e.clock.now, time.Hour); err != nil || !ok {
+			t.Fatalf("ClaimOutbox(%s, %s) = %v, %v", id, holder, ok, err)
+		}
+	}
+	n, err := e.db.ReleaseClaims(ctx, "replica-a")
+	if err != nil || n != 1 {
+		t.Fatalf("ReleaseClaims(replica-a) = %d, %v; want 1", n, err)
+	}
+	// Within the hour the claims would have run, another holder (or the
+	// restarted one) takes replica-a's outbox, not replica-b's.
+	if _, ok, err := e.db.ClaimOutbox(ctx, mine.ID, "replica-c", e.clock.now, time.Minute); err != nil || !ok {
+		t.Errorf("claiming a released outbox = %v, %v; want it free", ok, err)
+	}
+	if _, ok, err := e.db.ClaimOutbox(ctx, theirs.ID, "replica-c", e.clock.now, time.Minute); err != nil || ok {
+		t.Errorf("claiming replica-b's outbox = %v, %v; want it still held", ok, err)
+	}
+	if n, err := e.db.ReleaseClaims(ctx, "replica-a"); err != nil || n != 0 {
+		t.Errorf("ReleaseClaims again = %d, %v; want 0", n, err)
+	}
+}

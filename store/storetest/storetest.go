@@ -68,6 +68,7 @@ var contract = []contractTest{
 	{name: "DeliveredNotResurrected", run: testDeliveredNotResurrected},
 	{name: "OutboxClaim", run: testOutboxClaim},
 	{name: "ReleaseOutbox", run: testReleaseOutbox},
+	{name: "ReleaseClaims", run: testReleaseClaims},
 	{name: "UndeliveredOrder", run: testUndeliveredOrder},
 
 	// Leases and once-only claims (leases.go).

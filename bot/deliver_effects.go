@@ -1,0 +1,174 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/handoffbot/handoff/flows"
+	"github.com/slack-go/slack"
+)
+
+// delivery is one delivery of one instance's outbox, under one claim.
+type delivery struct {
+	d     *Dispatcher
+	claim claim
+	r     request // the instance, as claimed, and its definition
+	// unsure is set when a post of this delivery failed in a way that may
+	// have posted all the same (see mayHavePosted).
+	unsure bool
+}
+
+// effect does one effect. It returns the message it posted, if any, and
+// the key under which the instance keeps it.
+func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.MessageRef, error) {
+	r := x.r
+	in := r.in
+	switch e.Kind {
+	case flows.EffectAskReviewer:
+		key := flows.ReviewKey(e.Step, e.Round, e.User)
+		return x.postOrUpdate(ctx, e, key, e.User, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User))
+	case flows.EffectUpdateReviews:
+		return "", nil, x.updateReviews(ctx, e)
+	case flows.EffectRequesterStatus:
+		return x.postOrUpdate(ctx, e, flows.StatusKey, in.Requester, fallback(r), statusBlocks(r))
+	case flows.EffectNotifyRequester:
+		_, err := x.post(ctx, e, in.Requester, outcomeText(r, e.Note), outcomeBlocks(r, e.Note))
+		return "", nil, err
+	case flows.EffectAnnounce:
+		if r.p.Channel == "" {
+			return "", nil, nil
+		}
+		_, err := x.post(ctx, e, r.p.Channel, fallback(r), announceBlocks(r))
+		return "", nil, err
+	case flows.EffectNudge:
+		key := flows.ReviewKey(e.Step, e.Round, e.User)
+		ref, ok := in.Messages[key]
+		if !ok {
+			return x.postOrUpdate(ctx, e, key, e.User, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User))
+		}
+		// Refresh the request's one message, and remind in its thread, so
+		// that reminders do not pile up as copies with live buttons. The
+		// reminder is broadcast, which also lets find see it in the
+		// conversation's history.
+		if err := x.update(ctx, ref, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User)); err != nil {
+			return "", nil, err
+		}
+		run := in.StepRun(e.Step)
+		text := "⏰ Reminder: this is waiting on you"
+		if run != nil && run.StartedAt != nil {
+			text += " for " + humanize(r.now.Sub(*run.StartedAt))
+		}
+		_, err := x.post(ctx, e, ref.Channel, text+".", nil, slack.MsgOptionTS(ref.TS), slack.MsgOptionBroadcast())
+		return "", nil, err
+	case flows.EffectNotifyEscalation:
+		// Kept under a key so that a redelivery edits rather than repeats.
+		key := flows.EscalationKey(e.Step, e.Round, e.User)
+		return x.postOrUpdate(ctx, e, key, e.User, "⚠️ Overdue: "+fallback(r), escalationBlocks(r, e.Step, e.Round, e.Note))
+	case flows.EffectStartWorkflow:
+		child, err := x.d.cfg.Service.StartHandoff(ctx, in, e.Workflow)
+		if err != nil {
+			return "", nil, err
+		}
+		x.d.Kick(child.ID)
+		return "", nil, nil
+	case flows.EffectRefreshHome:
+		x.d.homes.mark(e.User)
+		for _, u := range e.Users {
+			x.d.homes.mark(u)
+		}
+		return "", nil, nil
+	}
+	return "", nil, fmt.Errorf("unknown effect %q", e.Kind)
+}
+
+// updateReviews edits the step's reviewer messages (only e.User's, when
+// set). A message Slack refuses for good (a DM that is gone) is recorded
+// and skipped: the other reviewers' messages are still edited, so that none
+// offers live buttons on a decided step. A failure for now of one message
+// does not stop the others either; the effect is then tried again, and the
+// edits that worked are made again, which is harmless.
+func (x *delivery) updateReviews(ctx context.Context, e flows.Effect) error {
+	in := x.r.in
+	run := in.StepRun(e.Step)
+	if run == nil {
+		return nil
+	}
+	var later error
+	for _, a := range run.Assignees {
+		if e.User != "" && a.User != e.User {
+			continue
+		}
+		key := flows.ReviewKey(e.Step, e.Round, a.User)
+		ref, ok := in.Messages[key]
+		if !ok {
+			continue // never posted: nothing to edit
+		}
+		err := x.update(ctx, ref, fallback(x.r), reviewBlocks(x.r, e.Step, e.Round, a.User))
+		switch {
+		case err == nil:
+		case classify(err) == failedMessage:
+			if x.d.sent.report(in.ID, e.ID, key) {
+				x.d.gaveUp(ctx, in, e, key, ref.Channel, err)
+			}
+		case classify(err) == failedToken, errors.Is(err, errClaimLost), ctx.Err() != nil:
+			return err
+		case later == nil:
+			later = err
+		}
+	}
+	return later
+}
+
+// postOrUpdate edits the message kept under key, or posts it to channel
+// when there is none yet: a redelivered effect edits rather than repeats.
+func (x *delivery) postOrUpdate(ctx context.Context, e flows.Effect, key, channel, text string, blocks []slack.Block) (string, *flows.MessageRef, error) {
+	if ref, ok := x.r.in.Messages[key]; ok {
+		return "", nil, x.update(ctx, ref, text, blocks)
+	}
+	ref, err := x.post(ctx, e, channel, text, blocks)
+	if err != nil {
+		return "", nil, err
+	}
+	return key, ref, nil
+}
+
+// update edits a message. Editing twice is harmless, so an update needs
+// none of post's care.
+func (x *delivery) update(ctx context.Context, ref flows.MessageRef, text string, blocks []slack.Block) error {
+	return x.d.call(ctx, &x.claim, "chat.update", ref.Channel, func(ctx context.Context) error {
+		_, _, _, err := x.d.cfg.Slack.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(limitBlocks(blocks)...))
+		return err
+	})
+}
+
+// post posts effect e's message to channel, with metadata naming the
+// effect, unless an earlier attempt may have posted it already and find
+// sees it in the conversation: then that message is the delivery.
+func (x *delivery) post(ctx context.Context, e flows.Effect, channel, text string, blocks []slack.Block, opts ...slack.MsgOption) (*flows.MessageRef, error) {
+	d, in := x.d, x.r.in
+	if reason := d.lookReason(in, e, x.r.now); reason != "" {
+		ref, err := x.find(ctx, e, channel, reason)
+		if err != nil || ref != nil {
+			return ref, err
+		}
+	}
+	opts = append([]slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionMetadata(effectMetadata(in.ID, e.ID))}, opts...)
+	if blocks != nil {
+		opts = append(opts, slack.MsgOptionBlocks(limitBlocks(blocks)...))
+	}
+	var ref flows.MessageRef
+	err := d.call(ctx, &x.claim, "chat.postMessage", channel, func(ctx context.Context) error {
+		var err error
+		ref.Channel, ref.TS, err = d.cfg.Slack.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+	if err != nil {
+		if mayHavePosted(err) {
+			d.sent.unsure(in.ID, e.ID)
+			x.unsure = true
+		}
+		return nil, err
+	}
+	return &ref, nil
+}
