@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,15 +37,7 @@ import (
 //
 //	go test ./cmd/handoff -run '^$' -bench BusyStore -benchtime 1x -timeout 30m
 func BenchmarkBusyStore(b *testing.B) {
-	cases := benchCases
-	if s := os.Getenv("HANDOFF_BENCH_CASES"); s != "" {
-		cases, _ = strconv.Atoi(s)
-	}
-	seeded := os.Getenv("HANDOFF_BENCH_DIR")
-	if seeded == "" {
-		seeded = b.TempDir()
-	}
-	seedLarge(b, seeded, cases, time.Now().UTC())
+	seeded := seededDir(b)
 	for b.Loop() {
 		busyRun(b, seeded)
 	}

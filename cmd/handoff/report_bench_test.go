@@ -104,16 +104,8 @@ func BenchmarkReportBuilder(b *testing.B) {
 }
 
 func BenchmarkReportStore(b *testing.B) {
-	cases := benchCases
-	if s := os.Getenv("HANDOFF_BENCH_CASES"); s != "" {
-		cases, _ = strconv.Atoi(s)
-	}
-	dir := os.Getenv("HANDOFF_BENCH_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	}
+	dir := seededDir(b)
 	now := time.Now().UTC()
-	seedLarge(b, dir, cases, now)
 	ctx := context.Background()
 	withStore(b, dir, func(ctx2 context.Context, db store.DB) {
 		var peak uint64
@@ -139,6 +131,27 @@ func BenchmarkReportStore(b *testing.B) {
 		}
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	})
+}
+
+// seededDir returns a data directory seeded by seedLarge with
+// HANDOFF_BENCH_CASES cases (benchCases by default): HANDOFF_BENCH_DIR,
+// kept and reused across runs, or a fresh one.
+func seededDir(b *testing.B) string {
+	b.Helper()
+	cases := benchCases
+	if s := os.Getenv("HANDOFF_BENCH_CASES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("HANDOFF_BENCH_CASES=%q: want a number of cases, like 100000", s)
+		}
+		cases = n
+	}
+	dir := os.Getenv("HANDOFF_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	seedLarge(b, dir, cases, time.Now().UTC())
+	return dir
 }
 
 // seedLarge fills dir's embedded store with cases cases, unless a previous
@@ -197,16 +210,8 @@ func seedLarge(b *testing.B, dir string, cases int, now time.Time) {
 //	HANDOFF_BENCH_CASES=10000 go test ./cmd/handoff -run '^$' -bench DigestStore -benchtime 3x
 //	HANDOFF_BENCH_CASES=100000 go test ./cmd/handoff -run '^$' -bench DigestStore -benchtime 3x
 func BenchmarkDigestStore(b *testing.B) {
-	cases := benchCases
-	if s := os.Getenv("HANDOFF_BENCH_CASES"); s != "" {
-		cases, _ = strconv.Atoi(s)
-	}
-	dir := os.Getenv("HANDOFF_BENCH_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	}
+	dir := seededDir(b)
 	now := time.Now().UTC()
-	seedLarge(b, dir, cases, now)
 	p, err := flows.Parse("flows/procurement.yml", []byte(testFlow))
 	if err != nil {
 		b.Fatal(err)
