@@ -357,6 +357,9 @@ func statusBlocks(r request) []slack.Block {
 	blocks := []slack.Block{section("Your request: " + r.subject())}
 	blocks = append(blocks, r.fieldBlocks()...)
 	blocks = append(blocks, section(r.statusLine()))
+	for _, line := range r.statusFailures() {
+		blocks = append(blocks, section(line))
+	}
 	blocks = append(blocks, contextBlock(r.route()+" · submitted "+when(r.in.CreatedAt)+" · "+r.in.ID))
 	if b := requesterButtons(r.in); b != nil {
 		return append(blocks, slack.NewActionBlock("requester", append(b, detailsButton(r.in))...))

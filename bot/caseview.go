@@ -263,10 +263,26 @@ func instanceHeading(n int, e caseEntry) string {
 		case flows.ActionCancel:
 			s += "\n🚫 " + user(ev.Actor) + " cancelled it " + when(ev.At) + reasonSuffix(ev.Reason)
 		case flows.ActionHandoff:
+			if f := startFailure(in, ev.Target); f != nil {
+				continue // told below, as a failure
+			}
 			s += "\n➡️ Handed off to *" + escape(workflowTitle(e.p, ev.Target)) + "* " + when(ev.At)
 		}
 	}
+	for _, f := range in.Failures {
+		s += "\n" + request{in: in, p: e.p, w: e.w}.failureLine(f) + " (" + when(f.At) + ")"
+	}
 	return truncate(s, maxSectionText)
+}
+
+// startFailure returns the failure of in's handoff to workflow, if any.
+func startFailure(in *flows.Instance, workflow string) *flows.Failure {
+	for i, f := range in.Failures {
+		if f.Kind == flows.EffectStartWorkflow && f.Workflow == workflow {
+			return &in.Failures[i]
+		}
+	}
+	return nil
 }
 
 func workflowTitle(p *flows.Process, id string) string {

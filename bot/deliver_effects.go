@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,6 +73,15 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 		}
 		x.d.Kick(child.ID)
 		return "", nil, nil
+	case flows.EffectFailureNotice:
+		f := in.FailureOf(e.Note)
+		channel := cmp.Or(e.User, r.p.Channel)
+		if f == nil || channel == "" {
+			return "", nil, nil
+		}
+		text, blocks := failureBlocks(r, *f)
+		_, err := x.post(ctx, e, channel, text, blocks)
+		return "", nil, err
 	case flows.EffectRefreshHome:
 		x.d.homes.mark(e.User)
 		for _, u := range e.Users {
@@ -84,7 +94,7 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 
 // updateReviews edits the step's reviewer messages (only e.User's, when
 // set). A message Slack refuses for good (a DM that is gone) is recorded
-// and skipped: the other reviewers' messages are still edited, so that none
+// on the request and skipped: the other reviewers' messages are still edited, so that none
 // offers live buttons on a decided step. A failure for now of one message
 // does not stop the others either; the effect is then tried again, and the
 // edits that worked are made again, which is harmless.
@@ -108,8 +118,10 @@ func (x *delivery) updateReviews(ctx context.Context, e flows.Effect) error {
 		switch {
 		case err == nil:
 		case classify(err) == failedMessage:
-			if x.d.sent.report(in.ID, e.ID, key) {
-				x.d.gaveUp(ctx, in, e, key, ref.Channel, err)
+			f, _ := failureOf(in, e, err)
+			f.Key, f.User = key, a.User
+			if err := x.d.gaveUp(ctx, in, f); err != nil {
+				return err
 			}
 		case classify(err) == failedToken, errors.Is(err, errClaimLost), ctx.Err() != nil:
 			return err

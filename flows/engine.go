@@ -597,7 +597,7 @@ func assignees(w *Workflow, def *Step, requester string, people People) ([]Assig
 		out = append(out, a)
 	}
 	if len(out) == 0 {
-		return nil, &NoReviewersError{Workflow: w.ID, Step: def.ID, SelfOnly: self}
+		return nil, &NoReviewersError{Workflow: w.ID, Step: def.ID, SelfOnly: self, Reviewers: def.Reviewers}
 	}
 	return out, nil
 }

@@ -88,6 +88,10 @@ type Instance struct {
 	// ReviewKey and StatusKey), so that later changes edit them in place.
 	// Only the dispatcher writes them.
 	Messages map[string]MessageRef `bson:"messages,omitempty" json:"messages,omitempty"`
+
+	// Failures are what Handoff had to do for this instance and could not
+	// (see RecordFailure), in the order they happened.
+	Failures []Failure `bson:"failures,omitempty" json:"failures,omitempty"`
 }
 
 // CurrentStep returns the step in play, or nil when the instance has ended.
@@ -131,6 +135,7 @@ func (in *Instance) Clone() *Instance {
 	c.Waiting = slices.Clone(in.Waiting)
 	c.Outbox = cloneMap(in.Outbox)
 	c.Messages = cloneMap(in.Messages)
+	c.Failures = slices.Clone(in.Failures)
 	return &c
 }
 

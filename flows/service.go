@@ -153,6 +153,34 @@ func (s *Service) Act(ctx context.Context, id string, cmd Command) (*Instance, e
 	return nil, fmt.Errorf("%s on %s: gave up after %d conflicting saves: %w", cmd.Action, id, maxAttempts, ErrConflict)
 }
 
+// RecordFailure records f on instance id (see the function RecordFailure).
+// It returns ErrRecorded, with the instance, when f was recorded already.
+func (s *Service) RecordFailure(ctx context.Context, id string, f Failure) (*Instance, error) {
+	for range maxAttempts {
+		in, err := s.store.Instance(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("loading %s: %w", id, err)
+		}
+		p, w, err := s.Definition(ctx, in)
+		if err != nil {
+			return in, err
+		}
+		t, err := RecordFailure(p, w, in, f, s.clock.Now().UTC())
+		if err != nil {
+			return in, err
+		}
+		err = s.store.SaveTransition(ctx, t)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return in, fmt.Errorf("recording the failure of %s on %s: %w", f.Effect, id, err)
+		}
+		return t.Instance, nil
+	}
+	return nil, fmt.Errorf("recording the failure of %s on %s: gave up after %d conflicting saves: %w", f.Effect, id, maxAttempts, ErrConflict)
+}
+
 // standIns names the people whose delegate a command may need besides the
 // steps' reviewers: those a reminder would go to, and a reassignment's
 // target.

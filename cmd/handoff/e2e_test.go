@@ -265,6 +265,20 @@ func (h *harness) button(user, actionID string) (value string, msg fakeslack.Mes
 	return "", fakeslack.Message{}
 }
 
+// buttonOn finds the button with actionID in the newest message of user's
+// DM that contains text.
+func (h *harness) buttonOn(user, actionID, text string) (value string, msg fakeslack.Message) {
+	h.t.Helper()
+	msgs := h.slack.DM(user)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if v, ok := findButton(msgs[i].Blocks, actionID); ok && strings.Contains(readable(msgs[i]), text) {
+			return v, msgs[i]
+		}
+	}
+	h.t.Fatalf("no %s button on a message with %q in %s's DM: %v", actionID, text, user, msgs)
+	return "", fakeslack.Message{}
+}
+
 func findButton(blocks json.RawMessage, actionID string) (string, bool) {
 	var bs []struct {
 		Elements []struct {
