@@ -28,31 +28,42 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 	switch e.Kind {
 	case flows.EffectAskReviewer:
 		key := flows.ReviewKey(e.Step, e.Round, e.User)
-		return x.postOrUpdate(ctx, e, key, e.User, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User))
+		return x.postOrUpdate(ctx, e, key, e.User, reviewBlocks(r, e.Step, e.Round, e.User))
 	case flows.EffectUpdateReviews:
 		return "", nil, x.updateReviews(ctx, e)
 	case flows.EffectRequesterStatus:
-		return x.postOrUpdate(ctx, e, flows.StatusKey, in.Requester, fallback(r), statusBlocks(r))
+		if err := x.settleChanges(ctx, e); err != nil {
+			return "", nil, err
+		}
+		return x.postOrUpdate(ctx, e, flows.StatusKey, in.Requester, statusBlocks(r))
 	case flows.EffectNotifyRequester:
-		_, err := x.post(ctx, e, in.Requester, outcomeText(r, e.Note), outcomeBlocks(r, e.Note))
+		if e.Note == string(flows.ActionRequestChanges) {
+			if i := changesAsked(in, e.CreatedAt); i >= 0 {
+				// Kept under a key, so that its buttons can be replaced
+				// once they no longer apply (see settleChanges).
+				return x.postOrUpdate(ctx, e, changesKey(i), in.Requester, changesBlocks(r, i))
+			}
+		}
+		_, err := x.post(ctx, e, in.Requester, outcomeText(r, e.Note), nil)
 		return "", nil, err
 	case flows.EffectAnnounce:
 		if r.p.Channel == "" {
 			return "", nil, nil
 		}
-		_, err := x.post(ctx, e, r.p.Channel, fallback(r), announceBlocks(r))
+		blocks := announceBlocks(r)
+		_, err := x.post(ctx, e, r.p.Channel, notification(blocks), blocks)
 		return "", nil, err
 	case flows.EffectNudge:
 		key := flows.ReviewKey(e.Step, e.Round, e.User)
 		ref, ok := in.Messages[key]
 		if !ok {
-			return x.postOrUpdate(ctx, e, key, e.User, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User))
+			return x.postOrUpdate(ctx, e, key, e.User, reviewBlocks(r, e.Step, e.Round, e.User))
 		}
 		// Refresh the request's one message, and remind in its thread, so
 		// that reminders do not pile up as copies with live buttons. The
 		// reminder is broadcast, which also lets find see it in the
 		// conversation's history.
-		if err := x.update(ctx, ref, fallback(r), reviewBlocks(r, e.Step, e.Round, e.User)); err != nil {
+		if err := x.update(ctx, ref, reviewBlocks(r, e.Step, e.Round, e.User)); err != nil {
 			return "", nil, err
 		}
 		run := in.StepRun(e.Step)
@@ -65,7 +76,7 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 	case flows.EffectNotifyEscalation:
 		// Kept under a key so that a redelivery edits rather than repeats.
 		key := flows.EscalationKey(e.Step, e.Round, e.User)
-		return x.postOrUpdate(ctx, e, key, e.User, "⚠️ Overdue: "+fallback(r), escalationBlocks(r, e.Step, e.Round, e.Note))
+		return x.postOrUpdate(ctx, e, key, e.User, escalationBlocks(r, e.Step, e.Round, e.Note))
 	case flows.EffectStartWorkflow:
 		child, err := x.d.cfg.Service.StartHandoff(ctx, in, e.Workflow)
 		if err != nil {
@@ -79,8 +90,8 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 		if f == nil || channel == "" {
 			return "", nil, nil
 		}
-		text, blocks := failureBlocks(r, *f)
-		_, err := x.post(ctx, e, channel, text, blocks)
+		blocks := failureBlocks(r, *f)
+		_, err := x.post(ctx, e, channel, notification(blocks), blocks)
 		return "", nil, err
 	case flows.EffectRefreshHome:
 		x.d.homes.mark(e.User)
@@ -90,6 +101,27 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 		return "", nil, nil
 	}
 	return "", nil, fmt.Errorf("unknown effect %q", e.Kind)
+}
+
+// settleChanges edits the notices asking for changes that the transition
+// of status effect e answered (a resubmission, a cancellation): their
+// "Edit and resubmit" and "Cancel request" buttons would no longer act.
+func (x *delivery) settleChanges(ctx context.Context, e flows.Effect) error {
+	in := x.r.in
+	for i, ev := range in.History {
+		if ev.Action != flows.ActionRequestChanges {
+			continue
+		}
+		ref, ok := in.Messages[changesKey(i)]
+		if s := settledBy(in, i); !ok || s == nil || !s.At.Equal(e.CreatedAt) {
+			continue
+		}
+		err := x.update(ctx, ref, changesBlocks(x.r, i))
+		if err != nil && classify(err) != failedMessage {
+			return err
+		}
+	}
+	return nil
 }
 
 // updateReviews edits the step's reviewer messages (only e.User's, when
@@ -114,7 +146,7 @@ func (x *delivery) updateReviews(ctx context.Context, e flows.Effect) error {
 		if !ok {
 			continue // never posted: nothing to edit
 		}
-		err := x.update(ctx, ref, fallback(x.r), reviewBlocks(x.r, e.Step, e.Round, a.User))
+		err := x.update(ctx, ref, reviewBlocks(x.r, e.Step, e.Round, a.User))
 		switch {
 		case err == nil:
 		case classify(err) == failedMessage:
@@ -134,11 +166,11 @@ func (x *delivery) updateReviews(ctx context.Context, e flows.Effect) error {
 
 // postOrUpdate edits the message kept under key, or posts it to channel
 // when there is none yet: a redelivered effect edits rather than repeats.
-func (x *delivery) postOrUpdate(ctx context.Context, e flows.Effect, key, channel, text string, blocks []slack.Block) (string, *flows.MessageRef, error) {
+func (x *delivery) postOrUpdate(ctx context.Context, e flows.Effect, key, channel string, blocks []slack.Block) (string, *flows.MessageRef, error) {
 	if ref, ok := x.r.in.Messages[key]; ok {
-		return "", nil, x.update(ctx, ref, text, blocks)
+		return "", nil, x.update(ctx, ref, blocks)
 	}
-	ref, err := x.post(ctx, e, channel, text, blocks)
+	ref, err := x.post(ctx, e, channel, notification(blocks), blocks)
 	if err != nil {
 		return "", nil, err
 	}
@@ -147,7 +179,8 @@ func (x *delivery) postOrUpdate(ctx context.Context, e flows.Effect, key, channe
 
 // update edits a message. Editing twice is harmless, so an update needs
 // none of post's care.
-func (x *delivery) update(ctx context.Context, ref flows.MessageRef, text string, blocks []slack.Block) error {
+func (x *delivery) update(ctx context.Context, ref flows.MessageRef, blocks []slack.Block) error {
+	text := notification(blocks)
 	return x.d.call(ctx, &x.claim, "chat.update", ref.Channel, func(ctx context.Context) error {
 		_, _, _, err := x.d.cfg.Slack.UpdateMessageContext(ctx, ref.Channel, ref.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(limitBlocks(blocks)...))
 		return err

@@ -59,10 +59,9 @@ func (r request) statusFailures() []string {
 // failureBlocks tell the reader what went wrong for the requester's
 // request and what to do: a notice to a process owner, or to the
 // process channel.
-func failureBlocks(r request, f flows.Failure) (string, []slack.Block) {
+func failureBlocks(r request, f flows.Failure) []slack.Block {
 	title := escape(workflowTitle(r.p, f.Workflow))
 	text := "⚠️ " + user(r.in.Requester) + "'s request " + r.subject() + " is stuck: Handoff could not start *" + title + "* because " + escape(f.Reason) + "."
 	next := "Fix the flow file or the people it names (`handoff check` shows what it resolves to); until then *" + title + "* has to be done by hand."
-	blocks := []slack.Block{section(text), contextBlock(next + " · " + when(f.At)), slack.NewActionBlock("details", detailsButton(r.in))}
-	return "⚠️ Could not start " + workflowTitle(r.p, f.Workflow) + " for " + r.w.Title + " from <@" + r.in.Requester + ">", blocks
+	return []slack.Block{section(text), contextBlock(next + " · " + when(f.At)), slack.NewActionBlock("details", detailsButton(r.in))}
 }

@@ -390,7 +390,7 @@ func TestPurchaseEndToEnd(t *testing.T) {
 	h.wait("the other finance reviewer's message to be edited", h.dmHas("UFIN1", "Approved by <@UFIN2>"))
 	h.wait("the channel announcement", func(s *fakeslack.Server) bool {
 		for _, m := range s.Messages("C0PROCURE") {
-			if strings.Contains(readable(m), "was *approved*") {
+			if strings.Contains(readable(m), "was approved.") {
 				return true
 			}
 		}

@@ -82,7 +82,7 @@ func TestHomeTab(t *testing.T) {
 		}
 	}
 	home = h.openHome("UMGR")
-	for _, want := range []string{"from <@UANN>", "*Manager approval*", "waiting less than a minute", "due <!date^"} {
+	for _, want := range []string{"from <@UANN>", "*Manager approval*", "since <!date^", "due <!date^"} {
 		if !strings.Contains(home, want) {
 			t.Errorf("the manager's Home lacks %q:\n%s", want, home)
 		}

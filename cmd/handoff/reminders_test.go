@@ -156,7 +156,7 @@ func TestNudgesAndEscalation(t *testing.T) {
 		h.scan() // a second scan at the same moment finds nothing more
 		got := []int{
 			count(h.slack.DM("UMGR"), reminderText),
-			count(h.slack.DM("UANN"), "so it has been escalated"),
+			count(h.slack.DM("UANN"), "is overdue at *"),
 			count(h.slack.DM("UFIN1"), "escalated to you"),
 			count(h.slack.DM("UFIN1"), reminderText),
 		}
@@ -165,7 +165,7 @@ func TestNudgesAndEscalation(t *testing.T) {
 			t.Fatalf("after %v: reminders to the manager, escalation notices, finance asks, finance reminders = %v; want %v", s.after, got, want)
 		}
 	}
-	if !h.dmHas("UANN", "⚠️ Overdue, escalated:")(h.slack) {
+	if !h.dmHas("UANN", "*overdue* since")(h.slack) && h.dmHas("UANN", "· escalated: <@UFIN1>, <@UFIN2> asked too")(h.slack) {
 		t.Error("the requester's status does not say the request is overdue and escalated")
 	}
 	// A reminder is a reply in the thread of the request's one message.
@@ -429,7 +429,7 @@ func TestTwoReplicasOverAWeek(t *testing.T) {
 	if got := count(a.slack.DM("UMGR"), reminderText); got != nudges {
 		t.Errorf("%d reminders reached the manager for %d nudges recorded", got, nudges)
 	}
-	if got := count(a.slack.DM("UANN"), "so it has been escalated") + count(a.slack.DM("UBEA"), "so it has been escalated"); got != 3 {
+	if got := count(a.slack.DM("UANN"), "is overdue at *") + count(a.slack.DM("UBEA"), "is overdue at *"); got != 3 {
 		t.Errorf("requesters were told of %d escalations; want 3", got)
 	}
 }
