@@ -80,7 +80,7 @@ type Sandbox struct {
 }
 
 // New returns a Sandbox and gives the stand-in the names of the people it
-// offers, so users.info answers with them.
+// offers, so users.info answers with them, and its user groups (Groups).
 func New(cfg Config) *Sandbox {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -106,6 +106,9 @@ func New(cfg Config) *Sandbox {
 	}
 	for _, p := range s.people {
 		cfg.Slack.SetUser(p.ID, p.Name, fakeslack.DefaultTZ)
+	}
+	for _, handle := range Groups() {
+		cfg.Slack.SetGroup(groupID(handle), handle, groups[handle]...)
 	}
 	return s
 }
