@@ -272,7 +272,7 @@ func startBlocks(lib *flows.Library) []slack.Block {
 	for _, p := range lib.Processes() {
 		for _, w := range p.Workflows {
 			if w.Command != "" {
-				buttons = append(buttons, slack.NewButtonBlockElement(actionStart, p.Name+"/"+w.ID, plain(w.Title, maxButtonText)))
+				buttons = append(buttons, slack.NewButtonBlockElement(startActionID(p.Name, w.ID), p.Name+"/"+w.ID, plain(w.Title, maxButtonText)))
 			}
 		}
 	}

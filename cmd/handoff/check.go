@@ -14,7 +14,9 @@ import (
 const checkAbout = `Check validates flow files: one process file, or every *.yml and *.yaml file
 of a directory (default: $HANDOFF_FLOWS, or flows). It prints every problem as
 file:line:column: message and exits 1, or one line per process and exits 0.
-With -directory (default: $HANDOFF_DIRECTORY) it checks the directory file too.`
+With -directory (default: $HANDOFF_DIRECTORY) it checks the directory file too.
+Without SLACK_BOT_TOKEN (the flows would run in the sandbox) it notes each
+Slack user group a step names that the sandbox does not have.`
 
 // runCheck is `handoff check [PATH]`.
 func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -50,6 +52,9 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "directory %s: %d people with a manager\n", *dirPath, len(dir.Managers))
 	} else if users := managerUsers(procs); len(users) > 0 {
 		fmt.Fprintf(stdout, "note: no directory file is set (-directory or HANDOFF_DIRECTORY), so the manager steps of %s would find nobody\n", strings.Join(users, ", "))
+	}
+	if forSandbox() {
+		warnSandboxGroups(stdout, processGroups(procs))
 	}
 	return nil
 }

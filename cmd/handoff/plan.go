@@ -19,7 +19,9 @@ escalation, and the workflows handed off to at the end. Invalid or missing form
 values are reported as the request modal would report them.
 
 WORKFLOW is a /request command or a workflow id (process/workflow when an id is
-in several processes). It exits 1 when the request would be refused.
+in several processes). It exits 1 when the request would be refused. Without
+SLACK_BOT_TOKEN (the sandbox) it notes on stderr each user group on the route
+that the sandbox does not have.
 
 Example:
   handoff plan purchase --as U0ANN --set item=Laptop --set amount=5000`
@@ -84,6 +86,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := route.WriteText(stdout); err != nil {
 		return err
+	}
+	if forSandbox() {
+		warnSandboxGroups(stderr, routeGroups(nil, route))
 	}
 	if !route.OK() {
 		return errSilent
