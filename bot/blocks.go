@@ -19,6 +19,9 @@ type request struct {
 	p   *flows.Process
 	w   *flows.Workflow
 	now time.Time
+	// later are the workflows of the case after in, the case's first
+	// instance, when its status message shows them.
+	later []*flows.Instance
 }
 
 func mrkdwn(s string, limit int) *slack.TextBlockObject {
@@ -80,7 +83,30 @@ func display(f flows.Field, v string) string {
 			return d.Format("Mon 2 Jan 2006")
 		}
 	}
-	return escape(v)
+	return linkify(v)
+}
+
+// urlPattern finds web addresses in what people typed.
+var urlPattern = regexp.MustCompile(`https?://[^\s<>|"]+`)
+
+// linkify escapes s for mrkdwn and makes each web address in it a link.
+// An address is shown as Slack's <url> link, not escaped like the text
+// around it, whose look-alike underscores would break it.
+func linkify(s string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range urlPattern.FindAllStringIndex(s, -1) {
+		start, end := m[0], m[1]
+		// Punctuation after an address ends the sentence, not the address.
+		for end > start && strings.ContainsRune(".,;:!?)]}'", rune(s[end-1])) {
+			end--
+		}
+		b.WriteString(escape(s[last:start]))
+		b.WriteString("<" + strings.NewReplacer("&", "&amp;").Replace(s[start:end]) + ">")
+		last = end
+	}
+	b.WriteString(escape(s[last:]))
+	return b.String()
 }
 
 // fieldBlocks shows the form's values: short ones side by side, paragraphs
@@ -368,6 +394,12 @@ func statusBlocks(r request) []slack.Block {
 	blocks = append(blocks, section(r.statusLine()))
 	for _, line := range r.statusFailures() {
 		blocks = append(blocks, section(line))
+	}
+	for _, c := range r.later {
+		if w := r.p.Workflow(c.Workflow); w != nil {
+			cr := request{in: c, p: r.p, w: w, now: r.now}
+			blocks = append(blocks, section("➡️ *"+escape(w.Title)+"* · "+cr.statusLine()))
+		}
 	}
 	blocks = append(blocks, contextBlock(r.route()+" · submitted "+when(r.in.CreatedAt)+" · "+r.in.ID))
 	if b := requesterButtons(r.in); b != nil {

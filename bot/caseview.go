@@ -18,8 +18,7 @@ import (
 const maxModalBlocks = 100
 
 // CaseStore is what the case view and the owners' summaries read besides
-// single instances. The store implements it; a Server whose Store does not
-// (a test's fake) answers that the view is unavailable.
+// single instances: part of HomeStore.
 type CaseStore interface {
 	// InstancesByCase returns the instances of a case, oldest first.
 	InstancesByCase(ctx context.Context, caseID string) ([]*flows.Instance, error)
@@ -28,8 +27,7 @@ type CaseStore interface {
 }
 
 func (s *Server) caseStore() (CaseStore, bool) {
-	cs, ok := s.cfg.Store.(CaseStore)
-	return cs, ok
+	return s.cfg.Homes, s.cfg.Homes != nil
 }
 
 // caseEntry is one instance of a case with the definition it ran on.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/handoffbot/handoff/flows"
 	"github.com/slack-go/slack"
@@ -32,10 +33,22 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 	case flows.EffectUpdateReviews:
 		return "", nil, x.updateReviews(ctx, e)
 	case flows.EffectRequesterStatus:
+		if in.CaseID != in.ID {
+			// A workflow a handoff started: the requester's one status
+			// message is its case's first instance's, which shows it.
+			if err := x.d.cfg.Service.RefreshStatus(ctx, in.CaseID); err != nil {
+				return "", nil, err
+			}
+			x.d.Kick(in.CaseID)
+			return "", nil, nil
+		}
 		if err := x.settleChanges(ctx, e); err != nil {
 			return "", nil, err
 		}
-		return x.postOrUpdate(ctx, e, flows.StatusKey, in.Requester, statusBlocks(r))
+		if err := x.loadCase(ctx); err != nil {
+			return "", nil, err
+		}
+		return x.postOrUpdate(ctx, e, flows.StatusKey, in.Requester, statusBlocks(x.r))
 	case flows.EffectNotifyRequester:
 		if e.Note == string(flows.ActionRequestChanges) {
 			if i := changesAsked(in, e.CreatedAt); i >= 0 {
@@ -101,6 +114,19 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 		return "", nil, nil
 	}
 	return "", nil, fmt.Errorf("unknown effect %q", e.Kind)
+}
+
+// loadCase reads the workflows the request handed off to, for its status.
+func (x *delivery) loadCase(ctx context.Context) error {
+	if x.d.cfg.Homes == nil {
+		return nil
+	}
+	ins, err := x.d.cfg.Homes.InstancesByCase(ctx, x.r.in.CaseID)
+	if err != nil {
+		return fmt.Errorf("loading the case of %s: %w", x.r.in.ID, err)
+	}
+	x.r.later = slices.DeleteFunc(ins, func(c *flows.Instance) bool { return c.ID == x.r.in.ID })
+	return nil
 }
 
 // settleChanges edits the notices asking for changes that the transition

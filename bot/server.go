@@ -34,8 +34,9 @@ type Config struct {
 	Clock         flows.Clock
 	Logger        *slog.Logger
 	Metrics       *Metrics
-	// Homes answers `/request status`; App Home tabs are published by the
-	// Dispatcher from its own HomeStore.
+	// Homes answers `/request status`, the case view and `/request
+	// report`; App Home tabs are published by the Dispatcher from its own
+	// HomeStore.
 	Homes HomeStore
 	// Health reports whether the bot can work (the database answers).
 	Health func(context.Context) error

@@ -559,12 +559,14 @@ func TestUserTextIsEscaped(t *testing.T) {
 	h.wait("the manager's request", h.dmHas("UMGR", "asks you to approve"))
 	_, msg := h.button("UMGR", "approve")
 	blocks := readable(msg)
-	for _, bad := range []string{"<!channel>", "<https://evil.example"} {
+	// No mention of everyone, and no link whose label hides where it
+	// goes: the address typed is a link that shows itself.
+	for _, bad := range []string{"<!channel>", "<https://evil.example|invoice>"} {
 		if strings.Contains(blocks, bad) {
 			t.Errorf("the message contains %q unescaped:\n%s", bad, blocks)
 		}
 	}
-	for _, want := range []string{"&lt;!channel&gt;", "&lt;https://evil.example|invoice&gt;", "a &amp; b &gt; c"} {
+	for _, want := range []string{"&lt;!channel&gt;", "&lt;<https://evil.example>|invoice&gt;", "a &amp; b &gt; c"} {
 		if !strings.Contains(blocks, want) {
 			t.Errorf("the message lacks the escaped %q:\n%s", want, blocks)
 		}
