@@ -69,7 +69,9 @@ func openStore(ctx context.Context, s StoreConfig, mode openMode, stderr io.Writ
 	if s.MongoURI != "" {
 		db, err := mongo.Open(ctx, s.MongoURI, s.MongoDatabase)
 		if err != nil {
-			return nil, fmt.Errorf("opening MONGODB_URI: %w", err)
+			// mongo's errors say "the URI" and never show its
+			// credentials; this names the setting.
+			return nil, fmt.Errorf("MONGODB_URI: %w", err)
 		}
 		fmt.Fprintf(stderr, "store: MongoDB at %s\n", db.Where())
 		return db, nil
