@@ -1,6 +1,8 @@
 package flows
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -828,3 +830,48 @@ func TestClosest(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadPathError: a path that cannot be used at all comes out of the
+// problems as a *PathError, so that the caller can name the setting that
+// gave it, while check still prints it as one problem.
+func TestLoadPathError(t *testing.T) {
+	t.Parallel()
+	empty := t.TempDir()
+	tests := []struct {
+		name    string
+		load    func(string) error
+		path    string
+		wantIs  error
+		wantMsg string
+	}{
+		{"missing flows", loadErr, "testdata/nothing-here", fs.ErrNotExist, "testdata/nothing-here: no such file or directory"},
+		{"flows without files", loadErr, empty, ErrNoFlowFiles, empty + ": no *.yml or *.yaml files in this directory"},
+		{"missing directory file", loadDirErr, "testdata/nobody.yml", fs.ErrNotExist, "testdata/nobody.yml: no such file or directory"},
+		{"directory file is a directory", loadDirErr, empty, ErrIsDirectory, empty + ": is a directory, not a file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.load(tt.path)
+			var pe *PathError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v holds no *PathError", err)
+			}
+			if pe.Path != tt.path || !errors.Is(pe, tt.wantIs) {
+				t.Errorf("PathError = {%q, %v}, want {%q, %v}", pe.Path, pe.Err, tt.path, tt.wantIs)
+			}
+			if err.Error() != tt.wantMsg {
+				t.Errorf("error = %q, want %q", err, tt.wantMsg)
+			}
+		})
+	}
+	// A problem inside a file is no PathError.
+	_, err := Load("testdata/broken.yml")
+	var pe *PathError
+	if errors.As(err, &pe) {
+		t.Errorf("Load(broken.yml) holds a PathError: %v", pe)
+	}
+}
+
+func loadErr(path string) error    { _, err := Load(path); return err }
+func loadDirErr(path string) error { _, err := LoadDirectory(path); return err }
