@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strings"
@@ -126,8 +127,11 @@ func TestOpenUnreachable(t *testing.T) {
 func TestOpenUnreachableHosts(t *testing.T) {
 	t.Parallel()
 	closed := fmt.Sprintf("127.0.0.1:%d", closedPort(t))
-	silent := listen(t, func(net.Conn) {}) // accepts and never answers
-	http := listen(t, func(c net.Conn) {   // answers in another protocol
+	// Accepts and never answers. The connection is read from, so that it
+	// stays referenced: one dropped would be closed by the collector, and
+	// the driver would see a reset instead of silence.
+	silent := listen(t, func(c net.Conn) { go io.Copy(io.Discard, c) })
+	http := listen(t, func(c net.Conn) { // answers in another protocol
 		_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
 	})
 	gone := listen(t, func(c net.Conn) { // reads the handshake, closes
