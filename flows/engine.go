@@ -453,11 +453,11 @@ func (t *tx) enterStep(i int) error {
 	}
 	run.StartedAt, run.EndedAt, run.DueAt, run.NextNudgeAt, run.Escalated = &t.now, nil, nil, nil, false
 	if def.SLA > 0 {
-		due := t.p.WorkingHours.Add(t.now, time.Duration(def.SLA))
+		due := t.p.WorkingHours.After(t.now, def.SLA, def.SLAUnit)
 		run.DueAt = &due
 	}
 	if def.Remind > 0 {
-		next := t.p.WorkingHours.Add(t.now, time.Duration(def.Remind))
+		next := t.p.WorkingHours.After(t.now, def.Remind, def.RemindUnit)
 		run.NextNudgeAt = &next
 	}
 	t.in.Current = i

@@ -30,7 +30,7 @@ func testProcess(t *testing.T) *Process {
 				ID: "purchase", Command: "purchase", Form: form,
 				Steps: []*Step{
 					{ID: "manager", Type: StepApproval, Reviewers: []Reviewer{{Kind: ReviewerManager}}, Approvals: Approvals{N: 1},
-						SLA: Duration(24 * time.Hour), Remind: Duration(4 * time.Hour), EscalateTo: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}},
+						SLA: Duration(24 * time.Hour), SLAUnit: UnitDay, Remind: Duration(4 * time.Hour), RemindUnit: UnitHour, EscalateTo: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}},
 					{ID: "finance", Type: StepApproval, When: "amount >= 1000", Condition: cond,
 						Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Approvals: Approvals{N: 1}},
 				},
@@ -517,7 +517,7 @@ func TestWorkingHoursAdd(t *testing.T) {
 		{"2026-11-28 12:00", time.Hour, "2026-11-30 10:00"},        // starting on Saturday
 		{"2026-11-23 07:00", 9 * time.Hour, "2026-11-23 18:00"},    // before opening
 		{"2026-12-24 17:00", 2 * time.Hour, "2026-12-28 10:00"},    // Christmas Day is a holiday
-		{"2026-11-23 10:00", 24 * time.Hour, "2026-11-25 16:00"},   // 1d of SLA is 24 working hours
+		{"2026-11-23 10:00", 24 * time.Hour, "2026-11-25 16:00"},   // 24 working hours (1d is a working day: see After)
 		{"2026-10-23 17:00", 2 * time.Hour, "2026-10-26 10:00"},    // across the end of summer time
 		{"2026-11-23 18:00", 30 * time.Minute, "2026-11-24 09:30"}, // at closing time
 	}

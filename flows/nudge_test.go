@@ -26,13 +26,13 @@ func TestNudgeInWorkingHours(t *testing.T) {
 		p.WorkingHours.Days[d] = true
 	}
 	// Submitted Friday 13:00: the first nudge is due 4 working hours later,
-	// at 17:00; the SLA of 1d (24 working hours) runs to Wednesday 10:00.
+	// at 17:00; the SLA of 1d, a working day, runs to Monday 13:00.
 	tr, err := Start(p, p.Workflows[0], StartRequest{ID: "R1", Requester: "UANN", Values: Values{"item": "Desk", "amount": "50"}}, at("Fri 2026-11-27 13:00"), defaultPeople)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := tr.Instance
-	if want := at("Wed 2026-12-02 10:00"); !in.DueAt.Equal(want) {
+	if want := at("Mon 2026-11-30 13:00"); !in.DueAt.Equal(want) {
 		t.Errorf("due %s; want %s", in.DueAt.In(berlin), want)
 	}
 	tests := []struct {

@@ -3,7 +3,6 @@ package flows
 import (
 	"slices"
 	"strings"
-	"time"
 )
 
 // The commands Handoff gives itself, from the reminder scan: a nudge of
@@ -25,16 +24,16 @@ func (t *tx) nudge() error {
 		cur.NextNudgeAt = &next
 		return nil
 	}
-	every := time.Duration(t.w.Steps[t.in.Current].Remind)
+	def := t.w.Steps[t.in.Current]
 	t.handOverAbsent(cur)
 	for _, u := range cur.Pending() {
 		t.effect(Effect{Kind: EffectNudge, Step: cur.ID, Round: cur.Round, User: u})
 	}
 	// From the stored due time, not from now, so that every replica
 	// computes the same next one; in working time when the process has it.
-	next := wh.Add(*cur.NextNudgeAt, every)
+	next := wh.After(*cur.NextNudgeAt, def.Remind, def.RemindUnit)
 	for !next.After(t.now) {
-		next = wh.Add(next, every)
+		next = wh.After(next, def.Remind, def.RemindUnit)
 	}
 	cur.NextNudgeAt = &next
 	t.event(Event{Action: ActionNudge, Step: cur.ID})
