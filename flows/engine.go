@@ -159,6 +159,7 @@ func (t *tx) done() *Transition {
 	case in.State == StateChangesRequested:
 		in.Waiting = []string{in.Requester}
 	case in.State == StateOpen && cur != nil:
+		scheduleNudges(cur) // whoever was asked or acted, the next reminder is someone's
 		in.Waiting = cur.Pending()
 		in.DueAt, in.NextNudgeAt = cur.DueAt, cur.NextNudgeAt
 		if cur.Escalated {
@@ -343,7 +344,7 @@ func (t *tx) decline(cmd Command) error {
 
 // reassign hands the actor's part of the step to someone else.
 func (t *tx) reassign(cmd Command) error {
-	cur, _, a, err := t.assignment(cmd)
+	cur, def, a, err := t.assignment(cmd)
 	if err != nil {
 		return err
 	}
@@ -363,7 +364,7 @@ func (t *tx) reassign(cmd Command) error {
 	}
 	note := strings.TrimSpace(cmd.Reason)
 	t.decide(a, DecisionReassigned, note)
-	cur.Assignees = append(cur.Assignees, Assignment{User: to.User, OnBehalfOf: to.OnBehalfOf, AskedAt: t.now})
+	t.ask(cur, def, Assignment{User: to.User, OnBehalfOf: to.OnBehalfOf})
 	t.event(Event{Action: ActionReassign, Actor: cmd.Actor, OnBehalfOf: a.OnBehalfOf, Step: cur.ID, Target: to.User, Reason: note})
 	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round, User: cmd.Actor})
 	t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: to.User})
@@ -445,7 +446,7 @@ func (t *tx) enterStep(i int) error {
 	run.Round++
 	run.Assignees = nil
 	for _, a := range who {
-		run.Assignees = append(run.Assignees, Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf, AskedAt: t.now})
+		t.ask(run, def, Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf})
 	}
 	run.Needed = 1
 	if def.Type == StepApproval {

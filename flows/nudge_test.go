@@ -1,8 +1,11 @@
 package flows
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestNudgeInWorkingHours follows a request over a weekend: nudges every
@@ -64,6 +67,7 @@ func TestNudgeInWorkingHours(t *testing.T) {
 	sat := in.Clone()
 	due := at("Sat 2026-11-28 10:00")
 	sat.Steps[0].NextNudgeAt = &due
+	sat.Steps[0].Assignees[0].NextNudgeAt = &due
 	tr, err = Apply(p, p.Workflows[0], sat, Command{Action: ActionNudge}, at("Sat 2026-11-28 10:30"), defaultPeople)
 	if err != nil {
 		t.Fatal(err)
@@ -73,5 +77,75 @@ func TestNudgeInWorkingHours(t *testing.T) {
 	}
 	if want := at("Mon 2026-11-30 09:00"); !tr.Instance.NextNudgeAt.Equal(want) {
 		t.Errorf("on Saturday: next nudge %s; want Monday 09:00", tr.Instance.NextNudgeAt.In(berlin))
+	}
+}
+
+// TestRemindersCountFromWhenEachWasAsked: someone added to a step (by an
+// escalation, a reassignment) is reminded one remind_every after they were
+// asked, not at the step's next reminder, and a reminder to them counts
+// their wait from then.
+func TestRemindersCountFromWhenEachWasAsked(t *testing.T) {
+	t.Parallel()
+	p := testProcess(t) // the manager step: remind every 4h, SLA 1d, escalate to finance
+	h := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Hour) }
+	type step struct {
+		cmd      Command
+		at       time.Time
+		reminded []string // who the command reminds
+		stale    bool     // nobody's reminder is due: the command is refused
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		since map[string]time.Time // when each was asked, by user
+	}{
+		{"escalation contacts, asked an hour past the manager's grid", []step{
+			{Command{Action: ActionNudge}, h(4), []string{"UMGR"}, false},
+			{Command{Action: ActionEscalate}, h(25), nil, false},
+			// The manager's reminder, due at 24:00, goes to the manager alone.
+			{Command{Action: ActionNudge}, h(25), []string{"UMGR"}, false},
+			{Command{Action: ActionNudge}, h(28), []string{"UMGR"}, false},
+			// Finance's first, four hours after they were asked.
+			{Command{Action: ActionNudge}, h(29), []string{"UFIN1", "UFIN2"}, false},
+			{Command{Action: ActionNudge}, h(30), nil, true},
+		}, map[string]time.Time{"UMGR": t0, "UFIN1": h(25), "UFIN2": h(25)}},
+		{"a reassignment an hour before the manager's reminder", []step{
+			{Command{Action: ActionReassign, Actor: "UMGR", Step: "manager", To: "UDEP"}, h(3), nil, false},
+			{Command{Action: ActionNudge}, h(4), nil, true},
+			{Command{Action: ActionNudge}, h(7), []string{"UDEP"}, false},
+		}, map[string]time.Time{"UMGR": t0, "UDEP": h(3)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := start(t, p, "5000")
+			for _, s := range tt.steps {
+				tr, err := Apply(p, p.Workflows[0], in, s.cmd, s.at, defaultPeople)
+				if s.stale {
+					if !errors.Is(err, ErrStale) {
+						t.Fatalf("%s at %v: %v; want ErrStale, nobody's reminder due", s.cmd.Action, s.at.Sub(t0), err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s at %v: %v", s.cmd.Action, s.at.Sub(t0), err)
+				}
+				var reminded []string
+				for _, e := range tr.Effects {
+					if e.Kind == EffectNudge {
+						reminded = append(reminded, e.User)
+					}
+				}
+				if diff := cmp.Diff(s.reminded, reminded); diff != "" {
+					t.Errorf("%s at %v: reminded (-want +got):\n%s", s.cmd.Action, s.at.Sub(t0), diff)
+				}
+				in = tr.Instance
+			}
+			for u, want := range tt.since {
+				if got := in.CurrentStep().WaitingSince(u); !got.Equal(want) {
+					t.Errorf("%s waiting since %v; want %v", u, got.Sub(t0), want.Sub(t0))
+				}
+			}
+		})
 	}
 }

@@ -3,48 +3,128 @@ package flows
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // The commands Handoff gives itself, from the reminder scan: a nudge of
 // those who have not acted on the step in play, and its escalation once the
 // step passes its SLA.
 
-// nudge reminds everyone who has not acted on the step in play, and
-// schedules the next reminder.
+// nudge reminds those who have not acted on the step in play and whose
+// reminder is due, and schedules each one's next. Each person's reminders
+// run on a grid of remind_every from when they were asked, so that someone
+// added by a reassignment or an escalation is not reminded the moment they
+// are asked, nor told the request waited on them since the step began.
 func (t *tx) nudge() error {
 	cur := t.in.CurrentStep()
 	if t.in.State != StateOpen || cur == nil || cur.NextNudgeAt == nil || t.now.Before(*cur.NextNudgeAt) {
 		return ErrStale
 	}
 	wh := t.p.WorkingHours
+	def := t.w.Steps[t.in.Current]
 	t.quiet = true // a reminder changes nobody's Home, unless it hands work over
-	if !wh.Within(t.now) {
-		// Nobody is reminded out of hours: wait for the next working moment.
+	due := func(a *Assignment) bool {
+		at := nudgeAt(cur, a)
+		return a.Decision == "" && at != nil && !t.now.Before(*at)
+	}
+	switch {
+	case def.Remind <= 0:
+		// A definition without reminders has nothing to schedule; stop
+		// rather than loop on a grid of zero.
+		for i := range cur.Assignees {
+			cur.Assignees[i].NextNudgeAt = nil
+		}
+		cur.NextNudgeAt = nil
+		return nil
+	case !wh.Within(t.now):
+		// Nobody is reminded out of hours: those due wait for the next
+		// working moment.
 		next := wh.Add(t.now, 0)
-		cur.NextNudgeAt = &next
+		for i := range cur.Assignees {
+			if a := &cur.Assignees[i]; due(a) {
+				a.NextNudgeAt = &next
+			}
+		}
 		return nil
 	}
-	def := t.w.Steps[t.in.Current]
-	t.handOverAbsent(cur)
-	for _, u := range cur.Pending() {
-		t.effect(Effect{Kind: EffectNudge, Step: cur.ID, Round: cur.Round, User: u})
+	t.handOverAbsent(cur, def)
+	var reminded []string
+	for i := range cur.Assignees {
+		a := &cur.Assignees[i]
+		if !due(a) {
+			continue
+		}
+		// From the stored due time, not from now, so that every replica
+		// computes the same next one; in working time when the process
+		// has it.
+		next := wh.After(*nudgeAt(cur, a), def.Remind, def.RemindUnit)
+		for !next.After(t.now) {
+			next = wh.After(next, def.Remind, def.RemindUnit)
+		}
+		a.NextNudgeAt = &next
+		reminded = append(reminded, a.User)
+		t.effect(Effect{Kind: EffectNudge, Step: cur.ID, Round: cur.Round, User: a.User})
 	}
-	// From the stored due time, not from now, so that every replica
-	// computes the same next one; in working time when the process has it.
-	next := wh.After(*cur.NextNudgeAt, def.Remind, def.RemindUnit)
-	for !next.After(t.now) {
-		next = wh.After(next, def.Remind, def.RemindUnit)
+	if len(reminded) > 0 {
+		t.event(Event{Action: ActionNudge, Step: cur.ID, Target: strings.Join(reminded, ",")})
 	}
-	cur.NextNudgeAt = &next
-	t.event(Event{Action: ActionNudge, Step: cur.ID})
 	return nil
+}
+
+// ask adds a to the step run's assignees, asked now, with their first
+// reminder one remind_every from now.
+func (t *tx) ask(run *StepRun, def *Step, a Assignment) {
+	a.AskedAt = t.now
+	a.NextNudgeAt = nil
+	if def.Remind > 0 {
+		next := t.p.WorkingHours.After(t.now, def.Remind, def.RemindUnit)
+		a.NextNudgeAt = &next
+	}
+	run.Assignees = append(run.Assignees, a)
+}
+
+// nudgeAt is when a is reminded next: their own time, or for an
+// assignment saved before each kept one, the step's.
+func nudgeAt(run *StepRun, a *Assignment) *time.Time {
+	if a.NextNudgeAt != nil {
+		return a.NextNudgeAt
+	}
+	return run.NextNudgeAt
+}
+
+// scheduleNudges sets the step's next reminder, which the store's query
+// for due reminders reads, to the earliest of those who have not acted.
+func scheduleNudges(run *StepRun) {
+	var next *time.Time
+	for i := range run.Assignees {
+		a := &run.Assignees[i]
+		if at := nudgeAt(run, a); a.Decision == "" && at != nil && (next == nil || at.Before(*next)) {
+			next = at
+		}
+	}
+	run.NextNudgeAt = next
+}
+
+// WaitingSince is when user was asked to act on the step in its current
+// round, which is what a reminder to them counts from; for someone not
+// asked, or an assignment saved without the time, the step's start (zero
+// when it has not started).
+func (s *StepRun) WaitingSince(user string) time.Time {
+	if a := s.Assignment(user); a != nil && !a.AskedAt.IsZero() {
+		return a.AskedAt
+	}
+	if s.StartedAt != nil {
+		return *s.StartedAt
+	}
+	return time.Time{}
 }
 
 // handOverAbsent passes the pending assignments of reviewers who are away
 // now to whoever stands in for them, so that a reminder reaches someone who
 // can act: the away reviewer's assignment ends as reassigned, the stand-in
-// is asked on their behalf, and history names both.
-func (t *tx) handOverAbsent(cur *StepRun) {
+// is asked on their behalf, and history names both. The stand-in's
+// reminders count from then.
+func (t *tx) handOverAbsent(cur *StepRun, def *Step) {
 	for _, u := range cur.Pending() {
 		s, ok := t.people.StandIns[u]
 		if !ok || cur.Assignment(s.User) != nil {
@@ -52,7 +132,7 @@ func (t *tx) handOverAbsent(cur *StepRun) {
 		}
 		a := cur.Assignment(u)
 		t.decide(a, DecisionReassigned, "away")
-		cur.Assignees = append(cur.Assignees, Assignment{User: s.User, OnBehalfOf: s.OnBehalfOf, Escalation: a.Escalation, AskedAt: t.now})
+		t.ask(cur, def, Assignment{User: s.User, OnBehalfOf: s.OnBehalfOf, Escalation: a.Escalation})
 		t.event(Event{Action: ActionReassign, OnBehalfOf: u, Step: cur.ID, Target: s.User, Reason: "away"})
 		t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round, User: u})
 		t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: s.User})
@@ -69,7 +149,8 @@ func (t *tx) escalate() error {
 		return ErrStale
 	}
 	cur.Escalated = true
-	notify := t.w.Steps[t.in.Current].Escalation == EscalationNotify
+	def := t.w.Steps[t.in.Current]
+	notify := def.Escalation == EscalationNotify
 	var reached []string
 	for _, as := range t.people.Escalation[cur.ID] {
 		// Those asked already know, and the requester is told below.
@@ -84,7 +165,7 @@ func (t *tx) escalate() error {
 			t.effect(Effect{Kind: EffectNotifyEscalation, Step: cur.ID, Round: cur.Round, User: as.User, Note: as.OnBehalfOf})
 			continue
 		}
-		cur.Assignees = append(cur.Assignees, Assignment{User: as.User, OnBehalfOf: as.OnBehalfOf, Escalation: true, AskedAt: t.now})
+		t.ask(cur, def, Assignment{User: as.User, OnBehalfOf: as.OnBehalfOf, Escalation: true})
 		t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: as.User})
 	}
 	e := Event{Action: ActionEscalate, Step: cur.ID, Target: strings.Join(reached, ",")}
