@@ -373,7 +373,9 @@ func (t *tx) reassign(cmd Command) error {
 }
 
 // resubmit takes the requester's corrected values back to the step that
-// asked for changes, in a new round, so its old buttons are stale.
+// asked for changes, in a new round, so its old buttons are stale. The
+// round asks whoever held the step when changes were asked: the deputy a
+// reviewer reassigned it to, not the reviewer again.
 func (t *tx) resubmit(cmd Command) error {
 	if cmd.Actor != t.in.Requester {
 		return ErrNotRequester
@@ -384,15 +386,46 @@ func (t *tx) resubmit(cmd Command) error {
 	if cmd.Values != nil {
 		t.in.Values = cmd.Values
 	}
-	if err := checkRoute(t.w, t.in.Current, t.in.Requester, t.in.Values, t.people); err != nil {
+	who := t.holders(t.in.CurrentStep())
+	next := t.in.Current
+	if len(who) > 0 {
+		next++ // the step goes to its holders; check the steps after it
+	}
+	if err := checkRoute(t.w, next, t.in.Requester, t.in.Values, t.people); err != nil {
 		return err
 	}
 	t.event(Event{Action: ActionResubmit, Actor: cmd.Actor, Step: t.in.Steps[t.in.Current].ID})
-	if err := t.enterStep(t.in.Current); err != nil {
-		return err
+	if len(who) == 0 {
+		if err := t.enterStep(t.in.Current); err != nil {
+			return err
+		}
+	} else {
+		t.startRound(t.in.Current, who)
 	}
 	t.effect(Effect{Kind: EffectRequesterStatus})
 	return nil
+}
+
+// holders are who held run when it was sent back: its assignees who had
+// not handed it on, each as they were asked (on someone's behalf, by an
+// escalation). One who is away now is stood in for, when the command's
+// people say by whom.
+func (t *tx) holders(run *StepRun) []Assignment {
+	var out []Assignment
+	for _, a := range run.Assignees {
+		if a.Decision == DecisionReassigned {
+			continue
+		}
+		h := Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf, Escalation: a.Escalation}
+		if s, ok := t.people.StandIns[a.User]; ok {
+			h.User, h.OnBehalfOf = s.User, s.OnBehalfOf
+		}
+		if h.User == t.in.Requester && !t.w.AllowSelfApproval || slices.ContainsFunc(out, func(o Assignment) bool { return o.User == h.User }) {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // cancel ends the request at the requester's word.
@@ -436,21 +469,37 @@ func (t *tx) enterFrom(i int) error {
 
 // enterStep asks step i's reviewers, in a new round.
 func (t *tx) enterStep(i int) error {
-	def := t.w.Steps[i]
-	who, err := assignees(t.w, def, t.in.Requester, t.people)
+	who, err := assignees(t.w, t.w.Steps[i], t.in.Requester, t.people)
 	if err != nil {
 		return err
 	}
+	round := make([]Assignment, len(who))
+	for j, a := range who {
+		round[j] = Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf}
+	}
+	t.startRound(i, round)
+	return nil
+}
+
+// startRound makes step i the step in play, in a new round that asks who.
+// Its approvals count the step's own seats: not the escalation contacts
+// among who, who are asked on top.
+func (t *tx) startRound(i int, who []Assignment) {
+	def := t.w.Steps[i]
 	run := &t.in.Steps[i]
 	run.Status = StepActive
 	run.Round++
 	run.Assignees = nil
+	seats := 0
 	for _, a := range who {
-		t.ask(run, def, Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf})
+		t.ask(run, def, a)
+		if !a.Escalation {
+			seats++
+		}
 	}
 	run.Needed = 1
 	if def.Type == StepApproval {
-		run.Needed = def.Approvals.Needed(len(who))
+		run.Needed = def.Approvals.Needed(max(seats, 1))
 	}
 	run.StartedAt, run.EndedAt, run.DueAt, run.NextNudgeAt, run.Escalated = &t.now, nil, nil, nil, false
 	if def.SLA > 0 {
@@ -467,7 +516,6 @@ func (t *tx) enterStep(i int) error {
 	for _, a := range run.Assignees {
 		t.effect(Effect{Kind: EffectAskReviewer, Step: def.ID, Round: run.Round, User: a.User})
 	}
-	return nil
 }
 
 // finish ends the workflow: approved when it had approval steps, done when

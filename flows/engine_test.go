@@ -323,6 +323,70 @@ func TestChangesThenResubmit(t *testing.T) {
 	}
 }
 
+// TestResubmitGoesBackToWhoHeldTheStep: a resubmission is asked of whoever
+// held the step when changes were asked, not of the reviewers the step
+// names: the deputy a manager handed it to, the stand-in of an away
+// manager, the escalation contacts who were added.
+func TestResubmitGoesBackToWhoHeldTheStep(t *testing.T) {
+	t.Parallel()
+	away := defaultPeople
+	away.StandIns = map[string]Assignee{"UMGR": {User: "USTAND", OnBehalfOf: "UMGR"}}
+	tests := []struct {
+		name   string
+		before []Command // then changes are asked by asker
+		people People
+		asker  string
+		asked  []string // who the resubmission asks
+		behalf string   // whom the first of them acts for
+	}{
+		{"the manager", nil, defaultPeople, "UMGR", []string{"UMGR"}, ""},
+		{"the deputy the manager reassigned it to",
+			[]Command{{Action: ActionReassign, Actor: "UMGR", Step: "manager", To: "UDEP"}},
+			defaultPeople, "UDEP", []string{"UDEP"}, ""},
+		{"the stand-in of an away manager",
+			[]Command{{Action: ActionNudge}},
+			away, "USTAND", []string{"USTAND"}, "UMGR"},
+		{"the manager and the escalation contacts",
+			[]Command{{Action: ActionEscalate}},
+			defaultPeople, "UFIN1", []string{"UMGR", "UFIN1", "UFIN2"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := testProcess(t)
+			in := start(t, p, "5000")
+			at := t0.Add(25 * time.Hour) // past the first reminder and the SLA
+			for _, cmd := range append(tt.before, Command{Action: ActionRequestChanges, Actor: tt.asker, Step: "manager", Reason: "which model?"}) {
+				tr, err := Apply(p, p.Workflows[0], in, cmd, at, tt.people)
+				if err != nil {
+					t.Fatalf("%s by %q: %v", cmd.Action, cmd.Actor, err)
+				}
+				in = tr.Instance
+			}
+			tr, err := Apply(p, p.Workflows[0], in, Command{Action: ActionResubmit, Actor: "UANN"}, at.Add(time.Hour), defaultPeople)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var asked []string
+			for _, e := range tr.Effects {
+				if e.Kind == EffectAskReviewer {
+					asked = append(asked, e.User)
+				}
+			}
+			if diff := cmp.Diff(tt.asked, asked); diff != "" {
+				t.Errorf("the resubmission asks (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.asked, tr.Instance.Waiting); diff != "" {
+				t.Errorf("waiting (-want +got):\n%s", diff)
+			}
+			run := tr.Instance.CurrentStep()
+			if a := run.Assignees[0]; a.OnBehalfOf != tt.behalf || run.Round != 2 || run.Needed != 1 {
+				t.Errorf("round %d needs %d, %s on behalf of %q; want round 2 needing 1, on behalf of %q", run.Round, run.Needed, a.User, a.OnBehalfOf, tt.behalf)
+			}
+		})
+	}
+}
+
 func TestReassign(t *testing.T) {
 	t.Parallel()
 	p := testProcess(t)
