@@ -162,8 +162,8 @@ func (t *tx) done() *Transition {
 		scheduleNudges(cur) // whoever was asked or acted, the next reminder is someone's
 		in.Waiting = cur.Pending()
 		in.DueAt, in.NextNudgeAt = cur.DueAt, cur.NextNudgeAt
-		if cur.Escalated {
-			in.DueAt = nil // escalated once; nothing more is due
+		if passedSLA(in, cur) {
+			in.DueAt = nil // escalated, or told overdue, once; nothing more is due
 		}
 	}
 	t.refreshHomes(before, in.Waiting)

@@ -480,10 +480,11 @@ func TestEscalateNotify(t *testing.T) {
 				{EffectNotifyRequester, "manager", "", "escalated"},
 				{EffectRequesterStatus, "", "", ""},
 			}, "UDEL"},
+		// Nobody is left to tell: the step is overdue, not escalated.
 		{"the requester and those asked already are not told again",
 			[]Assignee{{User: "UANN"}, {User: "UMGR"}},
 			[]effectKey{
-				{EffectNotifyRequester, "manager", "", "escalated"},
+				{EffectNotifyRequester, "manager", "", NoteOverdue},
 				{EffectRequesterStatus, "", "", ""},
 			}, ""},
 	}
@@ -511,8 +512,8 @@ func TestEscalateNotify(t *testing.T) {
 			if diff := cmp.Diff([]string{"UMGR"}, got.Waiting); diff != "" {
 				t.Errorf("waiting (-want +got):\n%s", diff)
 			}
-			if n := len(got.Steps[0].Assignees); n != 1 || !got.Steps[0].Escalated || got.DueAt != nil {
-				t.Errorf("%d assignees, escalated %v, due %v; want the manager alone, the step marked, nothing more due", n, got.Steps[0].Escalated, got.DueAt)
+			if n := len(got.Steps[0].Assignees); n != 1 || got.Steps[0].Escalated != (tt.target != "") || got.DueAt != nil {
+				t.Errorf("%d assignees, escalated %v, due %v; want the manager alone, escalated %v, nothing more due", n, got.Steps[0].Escalated, got.DueAt, tt.target != "")
 			}
 			for _, c := range tt.contact {
 				if c.User == "UMGR" {

@@ -160,7 +160,7 @@ type StepRun struct {
 	DueAt       *time.Time `bson:"due_at,omitempty" json:"due_at,omitzero"`
 	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty" json:"next_nudge_at,omitzero"`
 	EndedAt     *time.Time `bson:"ended_at,omitempty" json:"ended_at,omitzero"`
-	Escalated   bool       `bson:"escalated,omitempty" json:"escalated,omitempty"`
+	Escalated   bool       `bson:"escalated,omitempty" json:"escalated,omitempty"` // someone was added or told when the round passed its SLA (see Instance.EscalatedTo)
 }
 
 // Approvals counts the approvals the step has.

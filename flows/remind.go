@@ -139,16 +139,17 @@ func (t *tx) handOverAbsent(cur *StepRun, def *Step) {
 	}
 }
 
-// escalate marks the step in play overdue once its SLA has passed, tells
-// the requester, and adds the escalation contacts as reviewers or, with
-// `escalation: notify`, only tells them. It happens once per round, so each
-// contact hears of it once. History names who was added or told.
+// escalate acts on the step in play once its SLA has passed: it adds the
+// escalation contacts as reviewers or, with `escalation: notify`, only
+// tells them, and tells the requester. It happens once per round, so each
+// contact hears of it once. History names who was added or told; a step
+// with nobody to escalate to is overdue, not escalated: its run is not
+// marked Escalated, and the requester is told it is overdue (NoteOverdue).
 func (t *tx) escalate() error {
 	cur := t.in.CurrentStep()
-	if t.in.State != StateOpen || cur == nil || cur.DueAt == nil || t.now.Before(*cur.DueAt) || cur.Escalated {
+	if t.in.State != StateOpen || cur == nil || cur.DueAt == nil || t.now.Before(*cur.DueAt) || passedSLA(t.in, cur) {
 		return ErrStale
 	}
-	cur.Escalated = true
 	def := t.w.Steps[t.in.Current]
 	notify := def.Escalation == EscalationNotify
 	var reached []string
@@ -168,12 +169,17 @@ func (t *tx) escalate() error {
 		t.ask(cur, def, Assignment{User: as.User, OnBehalfOf: as.OnBehalfOf, Escalation: true})
 		t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: as.User})
 	}
+	cur.Escalated = len(reached) > 0
 	e := Event{Action: ActionEscalate, Step: cur.ID, Target: strings.Join(reached, ",")}
 	if notify {
 		e.Reason = EscalationNotified
 	}
 	t.event(e)
-	t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: string(ActionEscalate)})
+	note := string(ActionEscalate)
+	if !cur.Escalated {
+		note = NoteOverdue
+	}
+	t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: note})
 	t.effect(Effect{Kind: EffectRequesterStatus})
 	return nil
 }
@@ -181,3 +187,48 @@ func (t *tx) escalate() error {
 // EscalationNotified is the Reason of an escalation history entry whose
 // Target people were told rather than added as reviewers.
 const EscalationNotified = "notified"
+
+// NoteOverdue is the Note of the requester's notice that the step in play
+// passed its SLA with nobody to escalate to: it is overdue, and nobody else
+// was asked or told. A notice with Note "escalated" means somebody was.
+const NoteOverdue = "overdue"
+
+// passedSLA reports whether run, the step in play, has passed its SLA in
+// its current round and Handoff has acted on it (escalate): then nothing
+// more is due. Its history entry says so even when nobody was escalated
+// to.
+func passedSLA(in *Instance, run *StepRun) bool {
+	if run.Escalated {
+		return true
+	}
+	_, ok := escalation(in, run)
+	return ok
+}
+
+// escalation returns the history entry of run's escalation in its current
+// round, if it has one.
+func escalation(in *Instance, run *StepRun) (Event, bool) {
+	for i := len(in.History) - 1; i >= 0; i-- {
+		switch e := in.History[i]; {
+		case e.Step != run.ID:
+		case e.Action == ActionEscalate:
+			return e, true
+		case e.Action == ActionStartStep:
+			return Event{}, false // an earlier round's is not this one's
+		}
+	}
+	return Event{}, false
+}
+
+// EscalatedTo returns who run, the step in play, was escalated to in its
+// current round because it passed its SLA: the contacts added as its
+// reviewers or, with told set, those only told (escalation: notify).
+// Nobody when it has not passed its SLA, or passed it with nobody to
+// escalate to: then it is overdue, and not escalated.
+func (in *Instance) EscalatedTo(run *StepRun) (users []string, told bool) {
+	e, ok := escalation(in, run)
+	if !ok || e.Target == "" {
+		return nil, false
+	}
+	return strings.Split(e.Target, ","), e.Reason == EscalationNotified
+}
