@@ -149,3 +149,41 @@ func TestRemindersCountFromWhenEachWasAsked(t *testing.T) {
 		})
 	}
 }
+
+// TestRemindersOfARequestSavedBefore: assignments saved before each kept
+// its own reminder time go by the step's, and keep it when someone else
+// is asked.
+func TestRemindersOfARequestSavedBefore(t *testing.T) {
+	t.Parallel()
+	p := testProcess(t)
+	p.Workflows[0].Steps[0].Approvals = Approvals{All: true}
+	pp := people(map[string][]string{"manager": {"UMGR", "UMGR2"}, "finance": {"UFIN1"}})
+	tr, err := Start(p, p.Workflows[0], StartRequest{ID: "R1", Requester: "UANN", Values: Values{"item": "Desk", "amount": "5000"}}, t0, pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := tr.Instance
+	for i := range in.Steps[0].Assignees {
+		in.Steps[0].Assignees[i].NextNudgeAt = nil // as saved before
+	}
+	six := t0.Add(6 * time.Hour) // the step's next reminder, put off by a night, say
+	in.Steps[0].NextNudgeAt, in.NextNudgeAt = &six, &six
+	// UMGR2 hands over an hour in: UDEP's first reminder is due at 05:00,
+	// and UMGR's stays at 06:00.
+	tr, err = Apply(p, p.Workflows[0], in, Command{Action: ActionReassign, Actor: "UMGR2", Step: "manager", To: "UDEP"}, t0.Add(time.Hour), pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		at       time.Duration
+		reminded string
+	}{{5 * time.Hour, "UDEP"}, {6 * time.Hour, "UMGR"}, {9 * time.Hour, "UDEP"}, {10 * time.Hour, "UMGR"}} {
+		tr, err = Apply(p, p.Workflows[0], tr.Instance, Command{Action: ActionNudge}, t0.Add(tt.at), pp)
+		if err != nil {
+			t.Fatalf("nudge at %v: %v", tt.at, err)
+		}
+		if got := effectKeys(tr.Effects); len(got) != 1 || got[0].User != tt.reminded {
+			t.Errorf("nudge at %v: %v; want %s reminded", tt.at, got, tt.reminded)
+		}
+	}
+}

@@ -94,12 +94,21 @@ func nudgeAt(run *StepRun, a *Assignment) *time.Time {
 
 // scheduleNudges sets the step's next reminder, which the store's query
 // for due reminders reads, to the earliest of those who have not acted.
+// An assignment saved before each kept its own time gets the step's, so
+// that moving the step's does not move theirs.
 func scheduleNudges(run *StepRun) {
 	var next *time.Time
 	for i := range run.Assignees {
 		a := &run.Assignees[i]
-		if at := nudgeAt(run, a); a.Decision == "" && at != nil && (next == nil || at.Before(*next)) {
-			next = at
+		if a.Decision != "" {
+			continue
+		}
+		if a.NextNudgeAt == nil && run.NextNudgeAt != nil {
+			at := *run.NextNudgeAt
+			a.NextNudgeAt = &at
+		}
+		if a.NextNudgeAt != nil && (next == nil || a.NextNudgeAt.Before(*next)) {
+			next = a.NextNudgeAt
 		}
 	}
 	run.NextNudgeAt = next
