@@ -82,7 +82,7 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 		run := in.StepRun(e.Step)
 		text := "⏰ Reminder: this is waiting on you"
 		if run != nil && run.StartedAt != nil {
-			text += " for " + humanize(r.now.Sub(*run.StartedAt))
+			text += " for " + humanize(r.now.Sub(run.WaitingSince(e.User)))
 		}
 		_, err := x.post(ctx, e, ref.Channel, text+".", nil, slack.MsgOptionTS(ref.TS), slack.MsgOptionBroadcast())
 		return "", nil, err

@@ -165,7 +165,7 @@ type StepRun struct {
 	DueAt       *time.Time `bson:"due_at,omitempty" json:"due_at,omitzero"`
 	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty" json:"next_nudge_at,omitzero"`
 	EndedAt     *time.Time `bson:"ended_at,omitempty" json:"ended_at,omitzero"`
-	Escalated   bool       `bson:"escalated,omitempty" json:"escalated,omitempty"`
+	Escalated   bool       `bson:"escalated,omitempty" json:"escalated,omitempty"` // someone was added or told when the round passed its SLA (see Instance.EscalatedTo)
 }
 
 // Approvals counts the approvals the step has.
@@ -221,6 +221,11 @@ type Assignment struct {
 	DecidedAt  *time.Time `bson:"decided_at,omitempty" json:"decided_at,omitzero"`
 	Reason     string     `bson:"reason,omitempty" json:"reason,omitempty"`
 	AskedAt    time.Time  `bson:"asked_at" json:"asked_at"`
+
+	// NextNudgeAt is when this assignee is reminded next, on the step's
+	// remind_every grid counted from their own AskedAt. Nil on assignments
+	// saved before it was kept: the step's NextNudgeAt stands for it.
+	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty" json:"next_nudge_at,omitzero"`
 }
 
 // Action names what happened in a history entry and what a command asks.

@@ -1147,10 +1147,10 @@ func (d *decoder) step(n *yaml.Node, p *Process, w *Workflow) *Step {
 		d.approvals(v, s, p)
 	}
 	if v := o.get("sla"); v != nil {
-		s.SLA = d.duration(v, "sla")
+		s.SLA, s.SLAUnit = d.duration(v, "sla")
 	}
 	if v := o.get("remind_every"); v != nil {
-		s.Remind = d.duration(v, "remind_every")
+		s.Remind, s.RemindUnit = d.duration(v, "remind_every")
 	}
 	if v := o.get("escalate_to"); v != nil {
 		s.EscalateTo = d.reviewers(v, "escalate_to", p, w)
@@ -1252,17 +1252,17 @@ func joinReviewers(rs []Reviewer) string {
 	return strings.Join(out, ", ")
 }
 
-func (d *decoder) duration(v *yaml.Node, key string) Duration {
+func (d *decoder) duration(v *yaml.Node, key string) (Duration, Unit) {
 	s, ok := d.text(v, key)
 	if !ok {
-		return 0
+		return 0, 0
 	}
-	dur, err := ParseDuration(s)
+	dur, u, err := ParseDurationUnit(s)
 	if err != nil {
 		d.errorf(v, "%s: %v", key, err)
-		return 0
+		return 0, 0
 	}
-	return dur
+	return dur, u
 }
 
 // reviewers decodes reviewer references and checks that each names

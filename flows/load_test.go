@@ -700,18 +700,18 @@ func TestParseProcurement(t *testing.T) {
 			},
 			Steps: []*Step{
 				{ID: "manager", Title: "Manager approval", Type: StepApproval, Reviewers: []Reviewer{{Kind: ReviewerManager}},
-					Approvals: Approvals{N: 1}, SLA: Duration(24 * 3600e9), Remind: Duration(4 * 3600e9),
+					Approvals: Approvals{N: 1}, SLA: Duration(24 * 3600e9), Remind: Duration(4 * 3600e9), SLAUnit: UnitDay, RemindUnit: UnitHour,
 					EscalateTo: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Line: 27},
 				{ID: "finance", Title: "Finance approval", Type: StepApproval, When: "amount >= 1000",
 					Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Approvals: Approvals{N: 1},
-					SLA: Duration(2 * 24 * 3600e9), Line: 33},
+					SLA: Duration(2 * 24 * 3600e9), SLAUnit: UnitDay, Line: 33},
 			},
 			OnApproved: []Handoff{{Start: "purchase_order"}},
 		}, {
 			ID: "purchase_order", Title: "Raise the purchase order",
 			Steps: []*Step{{ID: "raise_po", Title: "Place the order", Type: StepTask,
 				Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "procurement"}}, Approvals: Approvals{N: 1},
-				SLA: Duration(24 * 3600e9), Line: 43}},
+				SLA: Duration(24 * 3600e9), SLAUnit: UnitDay, Line: 43}},
 		}},
 	}
 	opts := cmp.Options{
