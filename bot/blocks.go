@@ -557,7 +557,7 @@ func outcomeText(r request, note string) string {
 			return "↩️ " + user(a.User) + " asked for changes to your request " + what + ": " + quote(a.Reason)
 		}
 		return "↩️ Your request " + what + " needs changes."
-	case string(flows.ActionEscalate):
+	case string(flows.ActionEscalate), flows.NoteOverdue:
 		run := r.in.CurrentStep()
 		if run == nil {
 			return "⚠️ Your request " + what + " passed its deadline."
@@ -572,6 +572,9 @@ func outcomeText(r request, note string) string {
 				verb = strings.Replace(verb, "have", "has", 1)
 			}
 			return s + ": " + names(strings.Split(e.Target, ","), ", ") + verb
+		}
+		if p := run.Pending(); len(p) > 0 && run.StartedAt != nil {
+			return s + ": it has waited on " + names(p, " and ") + " since " + when(*run.StartedAt) + "."
 		}
 		return s + "."
 	}

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -273,6 +274,20 @@ func instanceHeading(n int, e caseEntry) string {
 	return truncate(s, maxSectionText)
 }
 
+// slaText is a step's SLA as its flow file writes it ("2d"), in working
+// days when the process counts working hours ("2 working days").
+func slaText(p *flows.Process, def *flows.Step) string {
+	if def.SLAUnit == 0 {
+		return def.SLA.String()
+	}
+	n := def.SLA.In(def.SLAUnit)
+	if p.WorkingHours != nil {
+		unit := map[flows.Unit]string{flows.UnitSecond: "second", flows.UnitMinute: "minute", flows.UnitHour: "hour", flows.UnitDay: "day", flows.UnitWeek: "week"}[def.SLAUnit]
+		return strconv.FormatInt(n, 10) + " working " + unit + plural(int(n))
+	}
+	return strconv.FormatInt(n, 10) + string(rune(def.SLAUnit))
+}
+
 // startFailure returns the failure of in's handoff to workflow, if any.
 func startFailure(in *flows.Instance, workflow string) *flows.Failure {
 	for i, f := range in.Failures {
@@ -351,9 +366,9 @@ func stepStory(e caseEntry, run *flows.StepRun, now time.Time) string {
 			// The SLA as the flow file writes it: with working hours, the
 			// due time is further away than the SLA itself.
 			if run.EndedAt.After(*run.DueAt) {
-				line += ", *" + humanize(run.EndedAt.Sub(*run.DueAt)) + " past* its " + def.SLA.String() + " SLA"
+				line += ", *" + humanize(run.EndedAt.Sub(*run.DueAt)) + " past* its " + slaText(e.p, def) + " SLA"
 			} else {
-				line += ", within its " + def.SLA.String() + " SLA"
+				line += ", within its " + slaText(e.p, def) + " SLA"
 			}
 		}
 		lines = append(lines, line)

@@ -80,7 +80,12 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 			return "", nil, err
 		}
 		run := in.StepRun(e.Step)
-		text := "⏰ Reminder: this is waiting on you"
+		// What a phone's notification shows: whose request, what, and
+		// for how long, as of this reminder (a new message, dated).
+		text := "⏰ Reminder: " + user(in.Requester) + "'s request " + r.subject() + " has waited on you"
+		if in.Requester == e.User {
+			text = "⏰ Reminder: your request " + r.subject() + " waits on you"
+		}
 		if run != nil && run.StartedAt != nil {
 			text += " for " + humanize(r.now.Sub(run.WaitingSince(e.User)))
 		}

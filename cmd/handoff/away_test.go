@@ -132,7 +132,7 @@ func TestRemindersOfAnAwayReviewerGoToTheDelegate(t *testing.T) {
 	_, err = h.app.svc.Act(context.Background(), id, flows.Command{Action: flows.ActionNudge})
 	must(t, err)
 	h.app.dispatcher.Kick(id)
-	h.wait("the reminder to Bob", h.dmHas("UBOB", "⏰ Reminder: this is waiting on you for 4 hours."))
+	h.wait("the reminder to Bob", h.dmHas("UBOB", "⏰ Reminder: <@UANN>'s request *Purchase request* · *Chair* has waited on you for 4 hours."))
 	in := h.reload(id)
 	if len(in.Waiting) != 1 || in.Waiting[0] != "UBOB" {
 		t.Errorf("waiting on %v; want Bob", in.Waiting)

@@ -120,7 +120,7 @@ func count(msgs []fakeslack.Message, text string) int {
 	return n
 }
 
-const reminderText = "⏰ Reminder: this is waiting on you"
+const reminderText = "has waited on you"
 
 func TestNudgesAndEscalation(t *testing.T) {
 	t.Parallel()
