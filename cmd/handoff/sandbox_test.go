@@ -23,8 +23,14 @@ import (
 // database of the test store.
 func newSandbox(t testing.TB) *sandboxApp {
 	t.Helper()
+	return newSandboxOf(t, filepath.Join("..", "..", "flows"))
+}
+
+// newSandboxOf is newSandbox with the flow files of flowsDir.
+func newSandboxOf(t testing.TB, flowsDir string) *sandboxApp {
+	t.Helper()
 	cfg := Config{
-		Addr: "127.0.0.1:0", Flows: filepath.Join("..", "..", "flows"),
+		Addr: "127.0.0.1:0", Flows: flowsDir,
 		Directory:   filepath.Join("..", "..", exampleDirectory),
 		StoreConfig: testStore(t), Replica: "sandbox-test",
 		// Slack's pacing, as `handoff sandbox` runs.
