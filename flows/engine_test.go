@@ -438,6 +438,7 @@ func TestEscalateOnce(t *testing.T) {
 		{EffectAskReviewer, "manager", "UFIN2", ""},
 		{EffectNotifyRequester, "manager", "", "escalated"},
 		{EffectRequesterStatus, "", "", ""},
+		{EffectUpdateReviews, "manager", "", ""},
 	}
 	if diff := cmp.Diff(want, effectKeys(tr.Effects)); diff != "" {
 		t.Errorf("effects (-want +got):\n%s", diff)
@@ -472,6 +473,7 @@ func TestEscalateNotify(t *testing.T) {
 				{EffectNotifyEscalation, "manager", "UFIN2", ""},
 				{EffectNotifyRequester, "manager", "", "escalated"},
 				{EffectRequesterStatus, "", "", ""},
+				{EffectUpdateReviews, "manager", "", ""},
 			}, "UFIN1,UFIN2"},
 		{"a contact who is away: their stand-in is told for them",
 			[]Assignee{{User: "UDEL", OnBehalfOf: "UFIN1"}},
@@ -479,6 +481,7 @@ func TestEscalateNotify(t *testing.T) {
 				{EffectNotifyEscalation, "manager", "UDEL", "UFIN1"},
 				{EffectNotifyRequester, "manager", "", "escalated"},
 				{EffectRequesterStatus, "", "", ""},
+				{EffectUpdateReviews, "manager", "", ""},
 			}, "UDEL"},
 		// Nobody is left to tell: the step is overdue, not escalated.
 		{"the requester and those asked already are not told again",
@@ -486,6 +489,7 @@ func TestEscalateNotify(t *testing.T) {
 			[]effectKey{
 				{EffectNotifyRequester, "manager", "", NoteOverdue},
 				{EffectRequesterStatus, "", "", ""},
+				{EffectUpdateReviews, "manager", "", ""},
 			}, ""},
 	}
 	for _, tt := range tests {

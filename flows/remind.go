@@ -190,6 +190,8 @@ func (t *tx) escalate() error {
 	}
 	t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: note})
 	t.effect(Effect{Kind: EffectRequesterStatus})
+	// The reviewers' messages said "due"; now they say "overdue".
+	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
 	return nil
 }
 

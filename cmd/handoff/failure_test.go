@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/handoffbot/handoff/bot/fakeslack"
 )
@@ -81,4 +82,30 @@ func TestReviewerNotAskedIsToldToTheRequester(t *testing.T) {
 	h.wait("the other finance reviewer to be asked", h.dmHas("UFIN2", "asks you to approve"))
 	h.wait("the requester to be told", h.dmHas("UANN", "Slack would not deliver the request to <@UFIN1> (`user_disabled`), so they were not asked."))
 	h.drained()
+}
+
+// TestMessagesSayWhatStaysTrue: a reviewer's message says since when the
+// request waits and when it is due, never an age that freezes; when the
+// step passes its SLA the same message is edited to say it is overdue,
+// without any reminder to do it.
+func TestMessagesSayWhatStaysTrue(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, func(c *Config) {
+		flow := strings.Replace(testFlow, "        remind_every: 4h\n", "", 1)
+		must(t, os.WriteFile(filepath.Join(c.Flows, "procurement.yml"), []byte(flow), 0o644))
+	})
+	h.setClock(storyTime)
+	h.request("UANN", map[string]string{"item": "Desk", "amount": "200"})
+	h.wait("the manager's request", h.dmHas("UMGR", "asks you to approve"))
+	h.drained()
+	msg := readable(h.slack.DM("UMGR")[0])
+	if !strings.Contains(msg, "since <!date^") || !strings.Contains(msg, ", due <!date^") || strings.Contains(msg, "waiting ") {
+		t.Errorf("the manager's message does not say since when and until when, in dates:\n%s", msg)
+	}
+	h.setClock(storyTime.Add(25 * time.Hour))
+	h.scan()
+	h.wait("the manager's message to say it is overdue", h.dmHas("UMGR", "*overdue* since <!date^"))
+	if msgs := h.slack.DM("UMGR"); len(msgs) != 1 || msgs[0].Edited == 0 {
+		t.Errorf("the manager has %d messages; want the one, edited", len(msgs))
+	}
 }
