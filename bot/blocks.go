@@ -289,7 +289,7 @@ func requesterButtons(in *flows.Instance) []slack.BlockElement {
 	cancel := slack.NewButtonBlockElement(actionCancel, in.ID, plain("Cancel request", maxButtonText))
 	cancel.Confirm = slack.NewConfirmationBlockObject(plain("Cancel this request?", 100),
 		plain("Its reviewers will be told, and it can't be reopened.", 300),
-		plain("Cancel it", 30), plain("Keep it", 30))
+		plain("Cancel it", 30), plain("Keep it", 30)).WithStyle(slack.StyleDanger)
 	return append(out, cancel)
 }
 

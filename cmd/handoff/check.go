@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -37,8 +39,16 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 
 	var probs flows.Problems
 	procs, err := flows.Load(path)
+	if len(paths) == 0 {
+		if p := flowsSetting(path).pathProblem(err, isYAML(path)); p != nil {
+			return p
+		}
+	}
 	probs = appendProblems(probs, path, err)
 	dir, err := flows.LoadDirectory(*dirPath)
+	if p := directorySetting(settingName(fs, "directory", "HANDOFF_DIRECTORY"), *dirPath).pathProblem(err, true); p != nil {
+		return p
+	}
 	probs = appendProblems(probs, *dirPath, err)
 	if len(probs) > 0 {
 		fmt.Fprintln(stdout, probs.Error())
@@ -57,6 +67,21 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		warnSandboxGroups(stdout, processGroups(procs))
 	}
 	return nil
+}
+
+// settingName is how the person gave a path: "--" + flag when they passed
+// the flag, else the environment variable it defaults to.
+func settingName(fs *flag.FlagSet, flagName, env string) string {
+	if flagGiven(fs, flagName) {
+		return "--" + flagName
+	}
+	return env
+}
+
+// isYAML reports whether path names a process file rather than a directory.
+func isYAML(path string) bool {
+	ext := filepath.Ext(path)
+	return ext == ".yml" || ext == ".yaml"
 }
 
 // appendProblems adds err's problems to probs; an error that is not a

@@ -70,8 +70,16 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	var probs flows.Problems
 	procs, err := flows.Load(*flowsPath)
+	flowsAt := flowsSetting(*flowsPath)
+	flowsAt.name = settingName(fs, "flows", "HANDOFF_FLOWS")
+	if p := flowsAt.pathProblem(err, isYAML(*flowsPath)); p != nil {
+		return p
+	}
 	probs = appendProblems(probs, *flowsPath, err)
 	dir, err := flows.LoadDirectory(*dirPath)
+	if p := directorySetting(settingName(fs, "directory", "HANDOFF_DIRECTORY"), *dirPath).pathProblem(err, true); p != nil {
+		return p
+	}
 	probs = appendProblems(probs, *dirPath, err)
 	if len(probs) > 0 {
 		fmt.Fprintln(stderr, probs.Error())
