@@ -2,8 +2,6 @@ package flows
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 )
 
@@ -21,23 +19,8 @@ func RefreshStatus(p *Process, w *Workflow, in *Instance, now time.Time) *Transi
 // RefreshStatus asks for instance id's status message to be shown again
 // (see the function RefreshStatus).
 func (s *Service) RefreshStatus(ctx context.Context, id string) error {
-	for range maxAttempts {
-		in, err := s.store.Instance(ctx, id)
-		if err != nil {
-			return fmt.Errorf("loading %s: %w", id, err)
-		}
-		p, w, err := s.Definition(ctx, in)
-		if err != nil {
-			return err
-		}
-		err = s.store.SaveTransition(ctx, RefreshStatus(p, w, in, s.clock.Now().UTC()))
-		if errors.Is(err, ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("refreshing the status of %s: %w", id, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("refreshing the status of %s: gave up after %d conflicting saves: %w", id, maxAttempts, ErrConflict)
+	_, err := s.transact(ctx, id, "a status refresh", func(p *Process, w *Workflow, in *Instance, now time.Time) (*Transition, error) {
+		return RefreshStatus(p, w, in, now), nil
+	})
+	return err
 }

@@ -25,7 +25,6 @@ type story struct {
 	h    *harness
 	out  strings.Builder
 	seen map[string]string // channel/ts -> what it read at the last scene
-	ids  *strings.Replacer
 }
 
 func newStory(h *harness) *story {
