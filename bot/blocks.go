@@ -2,6 +2,9 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +19,9 @@ type request struct {
 	p   *flows.Process
 	w   *flows.Workflow
 	now time.Time
+	// later are the workflows of the case after in, the case's first
+	// instance, when its status message shows them.
+	later []*flows.Instance
 }
 
 func mrkdwn(s string, limit int) *slack.TextBlockObject {
@@ -77,7 +83,30 @@ func display(f flows.Field, v string) string {
 			return d.Format("Mon 2 Jan 2006")
 		}
 	}
-	return escape(v)
+	return linkify(v)
+}
+
+// urlPattern finds web addresses in what people typed.
+var urlPattern = regexp.MustCompile(`https?://[^\s<>|"]+`)
+
+// linkify escapes s for mrkdwn and makes each web address in it a link.
+// An address is shown as Slack's <url> link, not escaped like the text
+// around it, whose look-alike underscores would break it.
+func linkify(s string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range urlPattern.FindAllStringIndex(s, -1) {
+		start, end := m[0], m[1]
+		// Punctuation after an address ends the sentence, not the address.
+		for end > start && strings.ContainsRune(".,;:!?)]}'", rune(s[end-1])) {
+			end--
+		}
+		b.WriteString(escape(s[last:start]))
+		b.WriteString("<" + strings.NewReplacer("&", "&amp;").Replace(s[start:end]) + ">")
+		last = end
+	}
+	b.WriteString(escape(s[last:]))
+	return b.String()
 }
 
 // fieldBlocks shows the form's values: short ones side by side, paragraphs
@@ -111,11 +140,12 @@ func stepTitle(w *flows.Workflow, id string) string {
 	return id
 }
 
-// position says where a step sits in the route: "step 2 of 3".
+// position says where a step sits in the route as it will run: "step 2
+// of 3", not counting the steps whose conditions the values rule out.
 func (r request) position(id string) string {
 	n, at := 0, 0
 	for _, s := range r.in.Steps {
-		if s.Status == flows.StepSkipped {
+		if r.skips(s) {
 			continue
 		}
 		n++
@@ -126,15 +156,20 @@ func (r request) position(id string) string {
 	return fmt.Sprintf("step %d of %d", at, n)
 }
 
-// timing says since when a step waits and how that compares to its SLA.
+// timing says since when a step waits and how that compares to its SLA,
+// in words that stay true while the message stands: dates, which Slack
+// shows in the reader's timezone and relative to their today ("since
+// yesterday at 9:00 AM, due tomorrow at 9:00 AM"), not an age that would
+// freeze ("waiting 2 hours"). A message is edited when its step becomes
+// overdue, which changes "due" to "overdue".
 func (r request) timing(run *flows.StepRun) string {
 	if run.StartedAt == nil {
 		return ""
 	}
-	s := "waiting " + humanize(r.now.Sub(*run.StartedAt))
+	s := "since " + when(*run.StartedAt)
 	switch {
 	case run.DueAt == nil:
-	case r.now.After(*run.DueAt):
+	case !r.now.Before(*run.DueAt):
 		s += ", *overdue* since " + when(*run.DueAt)
 	default:
 		s += ", due " + when(*run.DueAt)
@@ -206,8 +241,8 @@ func escalationBlocks(r request, stepID string, round int, onBehalfOf string) []
 		if p := run.Pending(); len(p) > 0 {
 			held = names(p, " and ")
 		}
-		blocks = append(blocks, section(fmt.Sprintf("⚠️ Overdue: %s's request %s has waited %s at *%s* with %s.",
-			user(r.in.Requester), r.subject(), humanize(r.now.Sub(*run.StartedAt)), title, held)))
+		blocks = append(blocks, section(fmt.Sprintf("⚠️ Overdue: %s's request %s has waited at *%s* with %s since %s.",
+			user(r.in.Requester), r.subject(), title, held, when(*run.StartedAt))))
 	} else {
 		blocks = append(blocks, section(fmt.Sprintf("⚠️ %s's request %s passed its deadline at *%s*, and has moved on since.",
 			user(r.in.Requester), r.subject(), title)))
@@ -254,7 +289,7 @@ func requesterButtons(in *flows.Instance) []slack.BlockElement {
 	cancel := slack.NewButtonBlockElement(actionCancel, in.ID, plain("Cancel request", maxButtonText))
 	cancel.Confirm = slack.NewConfirmationBlockObject(plain("Cancel this request?", 100),
 		plain("Its reviewers will be told, and it can't be reopened.", 300),
-		plain("Cancel it", 30), plain("Keep it", 30))
+		plain("Cancel it", 30), plain("Keep it", 30)).WithStyle(slack.StyleDanger)
 	return append(out, cancel)
 }
 
@@ -357,6 +392,15 @@ func statusBlocks(r request) []slack.Block {
 	blocks := []slack.Block{section("Your request: " + r.subject())}
 	blocks = append(blocks, r.fieldBlocks()...)
 	blocks = append(blocks, section(r.statusLine()))
+	for _, line := range r.statusFailures() {
+		blocks = append(blocks, section(line))
+	}
+	for _, c := range r.later {
+		if w := r.p.Workflow(c.Workflow); w != nil {
+			cr := request{in: c, p: r.p, w: w, now: r.now}
+			blocks = append(blocks, section("➡️ *"+escape(w.Title)+"* · "+cr.statusLine()))
+		}
+	}
 	blocks = append(blocks, contextBlock(r.route()+" · submitted "+when(r.in.CreatedAt)+" · "+r.in.ID))
 	if b := requesterButtons(r.in); b != nil {
 		return append(blocks, slack.NewActionBlock("requester", append(b, detailsButton(r.in))...))
@@ -370,18 +414,22 @@ func (r request) statusLine() string {
 	switch in.State {
 	case flows.StateOpen:
 		run := in.CurrentStep()
-		pending := run.Pending()
-		verb := "Waiting on"
-		if run.Escalated {
-			verb = "⚠️ Overdue, escalated:"
+		mark := "⏳"
+		if run.DueAt != nil && !r.now.Before(*run.DueAt) {
+			mark = "⚠️"
 		}
-		return fmt.Sprintf("⏳ %s *%s*: %s · %s", verb, escape(stepTitle(r.w, run.ID)), names(pending, " or "), r.timing(run))
-	case flows.StateChangesRequested:
-		run := in.CurrentStep()
-		for _, a := range run.Assignees {
-			if a.Decision == flows.DecisionChanges {
-				return "↩️ " + user(a.User) + " asked you for changes: " + quote(a.Reason)
+		line := fmt.Sprintf("%s Waiting on *%s*: %s · %s", mark, escape(stepTitle(r.w, run.ID)), names(run.Pending(), " or "), r.timing(run))
+		if e := lastEscalation(in, run.ID); e != nil && e.Target != "" {
+			verb := "asked too"
+			if e.Reason == flows.EscalationNotified {
+				verb = "told"
 			}
+			line += " · escalated: " + names(strings.Split(e.Target, ","), ", ") + " " + verb
+		}
+		return line
+	case flows.StateChangesRequested:
+		if a, _ := r.decided(flows.DecisionChanges); a != nil {
+			return "↩️ " + user(a.User) + " asked you for changes: " + quote(a.Reason)
 		}
 		return "↩️ Changes were requested."
 	case flows.StateApproved:
@@ -389,12 +437,8 @@ func (r request) statusLine() string {
 	case flows.StateDone:
 		return "✅ Done " + when(*in.EndedAt) + "."
 	case flows.StateRejected:
-		for _, s := range in.Steps {
-			for _, a := range s.Assignees {
-				if a.Decision == flows.DecisionRejected {
-					return "❌ Rejected by " + user(a.User) + " at *" + escape(stepTitle(r.w, s.ID)) + "*: " + quote(a.Reason)
-				}
-			}
+		if a, step := r.decided(flows.DecisionRejected); a != nil {
+			return "❌ Rejected by " + user(a.User) + " at *" + escape(stepTitle(r.w, step)) + "*: " + quote(a.Reason)
 		}
 		return "❌ Rejected."
 	case flows.StateCancelled:
@@ -403,25 +447,99 @@ func (r request) statusLine() string {
 	return string(in.State)
 }
 
-// route shows every step with a mark for where it is.
+// decided returns the last assignment with decision d, and its step.
+func (r request) decided(d flows.Decision) (*flows.Assignment, string) {
+	for i := len(r.in.Steps) - 1; i >= 0; i-- {
+		s := &r.in.Steps[i]
+		for j := range s.Assignees {
+			if s.Assignees[j].Decision == d {
+				return &s.Assignees[j], s.ID
+			}
+		}
+	}
+	return nil, ""
+}
+
+// lastEscalation returns the history entry of step's last escalation.
+func lastEscalation(in *flows.Instance, step string) *flows.Event {
+	for i := len(in.History) - 1; i >= 0; i-- {
+		if e := &in.History[i]; e.Action == flows.ActionEscalate && e.Step == step {
+			return e
+		}
+	}
+	return nil
+}
+
+// route shows every step with a mark for where it is, as it will run:
+// the conditions are over the form's values, known from the submission,
+// so a step they rule out shows as skipped, and why, from the start.
 func (r request) route() string {
 	var parts []string
 	for _, s := range r.in.Steps {
+		title := escape(stepTitle(r.w, s.ID))
+		if r.skips(s) {
+			parts = append(parts, "⏭️ ~"+title+"~ skipped: "+r.skipReason(s.ID))
+			continue
+		}
 		mark := map[flows.StepStatus]string{
-			flows.StepWaiting: "◻️", flows.StepSkipped: "⏭️", flows.StepActive: "⏳", flows.StepApproved: "✅",
+			flows.StepWaiting: "◻️", flows.StepActive: "⏳", flows.StepApproved: "✅",
 			flows.StepDone: "✅", flows.StepRejected: "❌", flows.StepReturned: "↩️", flows.StepCancelled: "🚫",
 		}[s.Status]
-		title := escape(stepTitle(r.w, s.ID))
-		if s.Status == flows.StepSkipped {
-			title = "~" + title + "~"
-		}
 		parts = append(parts, mark+" "+title)
 	}
 	return strings.Join(parts, " → ")
 }
 
+// skips reports whether step s of the request is skipped, or will be: it
+// was, or it is still to come and its condition is false for the values.
+func (r request) skips(s flows.StepRun) bool {
+	if s.Status == flows.StepSkipped {
+		return true
+	}
+	if s.Status != flows.StepWaiting {
+		return false
+	}
+	def := r.w.Step(s.ID)
+	if def == nil {
+		return false
+	}
+	ok, err := def.Applies(r.in.Values)
+	return err == nil && !ok
+}
+
+// conditionPattern is a condition of one comparison of a field with a
+// literal, the kind skipReason can put in words.
+var conditionPattern = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*("[^"]*"|'[^']*'|-?[0-9][0-9_.]*)\s*$`)
+
+// skipReason says why a step's condition rules it out: "Amount (USD)
+// under 1,000" for `amount >= 1000`, or the condition as written.
+func (r request) skipReason(id string) string {
+	def := r.w.Step(id)
+	if def == nil || def.When == "" {
+		return "its condition is false"
+	}
+	m := conditionPattern.FindStringSubmatch(def.When)
+	if m == nil {
+		return "not " + code(def.When)
+	}
+	label := m[1]
+	for _, f := range r.formFields() {
+		if f.ID == m[1] {
+			label = f.Label
+		}
+	}
+	lit := strings.Trim(m[3], `"'`)
+	if m[3][0] != '"' && m[3][0] != '\'' {
+		lit = number(strings.ReplaceAll(lit, "_", ""))
+	}
+	negated := map[string]string{">=": "under", ">": "at most", "<=": "over", "<": "at least", "==": "not", "!=": "is"}[m[2]]
+	return escape(label) + " " + negated + " " + escape(lit)
+}
+
 // outcomeText is the message that tells the requester something happened
-// that needs their attention: the end of the request, or changes asked.
+// that needs their attention: the end of the request, changes asked, an
+// escalation. Unlike the status message, which is edited without a sound,
+// it notifies them.
 func outcomeText(r request, note string) string {
 	what := r.subject()
 	switch note {
@@ -430,56 +548,154 @@ func outcomeText(r request, note string) string {
 	case string(flows.StateDone):
 		return "✅ " + what + " is done."
 	case string(flows.StateRejected):
-		return "❌ Your request " + what + " was rejected. " + r.statusLine()
+		if a, step := r.decided(flows.DecisionRejected); a != nil {
+			return "❌ " + user(a.User) + " rejected your request " + what + " at *" + escape(stepTitle(r.w, step)) + "*: " + quote(a.Reason)
+		}
+		return "❌ Your request " + what + " was rejected."
 	case string(flows.ActionRequestChanges):
-		return "↩️ Your request " + what + " needs changes. " + r.statusLine()
-	case string(flows.ActionEscalate):
-		return "⚠️ Your request " + what + " is overdue at *" + escape(stepTitle(r.w, r.in.Steps[max(r.in.Current, 0)].ID)) + "*, so it has been escalated."
+		if a, _ := r.decided(flows.DecisionChanges); a != nil {
+			return "↩️ " + user(a.User) + " asked for changes to your request " + what + ": " + quote(a.Reason)
+		}
+		return "↩️ Your request " + what + " needs changes."
+	case string(flows.ActionEscalate), flows.NoteOverdue:
+		run := r.in.CurrentStep()
+		if run == nil {
+			return "⚠️ Your request " + what + " passed its deadline."
+		}
+		s := "⚠️ Your request " + what + " is overdue at *" + escape(stepTitle(r.w, run.ID)) + "*"
+		if e := lastEscalation(r.in, run.ID); e != nil && e.Target != "" {
+			verb := " have been asked to review it too."
+			if e.Reason == flows.EscalationNotified {
+				verb = " have been told."
+			}
+			if !strings.Contains(e.Target, ",") {
+				verb = strings.Replace(verb, "have", "has", 1)
+			}
+			return s + ": " + names(strings.Split(e.Target, ","), ", ") + verb
+		}
+		if p := run.Pending(); len(p) > 0 && run.StartedAt != nil {
+			return s + ": it has waited on " + names(p, " and ") + " since " + when(*run.StartedAt) + "."
+		}
+		return s + "."
 	}
 	return "Your request " + what + ": " + r.statusLine()
 }
 
-// outcomeBlocks is outcomeText with, when changes were asked for, the
-// buttons to resubmit or cancel; nil when text alone says it.
-func outcomeBlocks(r request, note string) []slack.Block {
-	if note != string(flows.ActionRequestChanges) {
-		return nil
+// changesBlocks is the notice that a reviewer asked for changes, the
+// history entry at index i: with the buttons to resubmit or cancel while
+// they apply, and, once the requester resubmitted or cancelled, what they
+// did instead of buttons that would no longer act.
+func changesBlocks(r request, i int) []slack.Block {
+	ev := r.in.History[i]
+	text := "↩️ " + user(ev.Actor) + " asked for changes to your request " + r.subject() + ": " + quote(ev.Reason)
+	blocks := []slack.Block{section(text)}
+	if settled := settledBy(r.in, i); settled != nil {
+		what := "You resubmitted it " + when(settled.At) + "."
+		if settled.Action == flows.ActionCancel {
+			what = "You cancelled the request " + when(settled.At) + "."
+		}
+		return append(blocks, contextBlock(what), slack.NewActionBlock("details", detailsButton(r.in)))
 	}
-	blocks := []slack.Block{section(outcomeText(r, note))}
 	if b := requesterButtons(r.in); b != nil {
 		blocks = append(blocks, slack.NewActionBlock("requester", b...))
 	}
 	return blocks
 }
 
-// announceBlocks is the outcome posted in the process channel.
-func announceBlocks(r request) []slack.Block {
-	verb := map[flows.State]string{
-		flows.StateApproved: "✅ approved", flows.StateDone: "✅ done", flows.StateRejected: "❌ rejected", flows.StateCancelled: "🚫 cancelled",
-	}[r.in.State]
-	if verb == "" {
-		verb = string(r.in.State)
-	}
-	text := fmt.Sprintf("%s's request %s was *%s*.", user(r.in.Requester), r.subject(), strings.TrimLeft(verb, "✅❌🚫 "))
-	text = strings.SplitN(verb, " ", 2)[0] + " " + text
-	blocks := []slack.Block{section(text)}
-	blocks = append(blocks, r.fieldBlocks()...)
-	var who []string
-	for _, s := range r.in.Steps {
-		for _, a := range s.Assignees {
-			if a.Decision != "" && a.Decision != flows.DecisionReassigned {
-				who = append(who, escape(stepTitle(r.w, s.ID))+": "+user(a.User)+" "+string(a.Decision))
-			}
+// settledBy returns the resubmission or cancellation that answered the
+// request for changes at history index i, if there is one yet.
+func settledBy(in *flows.Instance, i int) *flows.Event {
+	for j := i + 1; j < len(in.History); j++ {
+		if e := &in.History[j]; e.Action == flows.ActionResubmit || e.Action == flows.ActionCancel {
+			return e
 		}
 	}
-	if len(who) > 0 {
-		blocks = append(blocks, contextBlock(strings.Join(who, " · ")))
+	return nil
+}
+
+// changesAsked returns the index in history of the last request for
+// changes made at or before t: the one a notice made then is about.
+func changesAsked(in *flows.Instance, t time.Time) int {
+	at := -1
+	for i, e := range in.History {
+		if e.Action == flows.ActionRequestChanges && !e.At.After(t) {
+			at = i
+		}
+	}
+	return at
+}
+
+// changesKey is the Messages key of the notice about the request for
+// changes at history index i.
+func changesKey(i int) string { return "changes:" + strconv.Itoa(i) }
+
+// announceBlocks is the outcome posted in the process channel: what
+// became of whose request, and who decided it.
+func announceBlocks(r request) []slack.Block {
+	what := r.subject()
+	var text string
+	switch r.in.State {
+	case flows.StateApproved:
+		text = "✅ " + user(r.in.Requester) + "'s request " + what + " was approved."
+	case flows.StateDone:
+		text = "✅ " + what + " is done, for " + user(r.in.Requester) + "."
+	case flows.StateRejected:
+		text = "❌ " + user(r.in.Requester) + "'s request " + what + " was rejected."
+		if a, step := r.decided(flows.DecisionRejected); a != nil {
+			text = "❌ " + user(a.User) + " rejected " + user(r.in.Requester) + "'s request " + what + " at *" + escape(stepTitle(r.w, step)) + "*."
+		}
+	case flows.StateCancelled:
+		text = "🚫 " + user(r.in.Requester) + " cancelled their request " + what + "."
+	default:
+		text = user(r.in.Requester) + "'s request " + what + ": " + string(r.in.State)
+	}
+	blocks := []slack.Block{section(text)}
+	blocks = append(blocks, r.fieldBlocks()...)
+	var by []string
+	for _, d := range []flows.Decision{flows.DecisionApproved, flows.DecisionDone} {
+		for _, s := range r.in.Steps {
+			for _, a := range s.Assignees {
+				if a.Decision != d {
+					continue
+				}
+				who := user(a.User)
+				if countRun(r.in.Steps, d) > 1 {
+					who += " (" + escape(stepTitle(r.w, s.ID)) + ")"
+				}
+				by = append(by, who)
+			}
+		}
+		if len(by) > 0 {
+			verb := map[flows.Decision]string{flows.DecisionApproved: "Approved by ", flows.DecisionDone: "Done by "}[d]
+			blocks = append(blocks, contextBlock(verb+strings.Join(by, ", ")))
+			break
+		}
 	}
 	return blocks
 }
 
-// fallback is the notification text of a message, for clients that cannot
-// show blocks and for push notifications.
-func fallback(r request) string {
-	return r.w.Title + " from " + "<@" + r.in.Requester + ">"
+// countRun counts the steps with an assignment decided d.
+func countRun(steps []flows.StepRun, d flows.Decision) int {
+	n := 0
+	for _, s := range steps {
+		if slices.ContainsFunc(s.Assignees, func(a flows.Assignment) bool { return a.Decision == d }) {
+			n++
+		}
+	}
+	return n
 }
+
+// notification is the text of a message with blocks: what a push
+// notification, a screen reader and a client without blocks show. It is
+// the message's first sentence, which says who asks what of the reader.
+func notification(blocks []slack.Block) string {
+	for _, b := range blocks {
+		if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil {
+			return truncate(s.Text.Text, maxNotificationText)
+		}
+	}
+	return "Handoff"
+}
+
+// maxNotificationText keeps a notification to what a phone shows.
+const maxNotificationText = 300

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,8 +19,7 @@ import (
 const maxModalBlocks = 100
 
 // CaseStore is what the case view and the owners' summaries read besides
-// single instances. The store implements it; a Server whose Store does not
-// (a test's fake) answers that the view is unavailable.
+// single instances: part of HomeStore.
 type CaseStore interface {
 	// InstancesByCase returns the instances of a case, oldest first.
 	InstancesByCase(ctx context.Context, caseID string) ([]*flows.Instance, error)
@@ -28,8 +28,7 @@ type CaseStore interface {
 }
 
 func (s *Server) caseStore() (CaseStore, bool) {
-	cs, ok := s.cfg.Store.(CaseStore)
-	return cs, ok
+	return s.cfg.Homes, s.cfg.Homes != nil
 }
 
 // caseEntry is one instance of a case with the definition it ran on.
@@ -263,10 +262,40 @@ func instanceHeading(n int, e caseEntry) string {
 		case flows.ActionCancel:
 			s += "\n🚫 " + user(ev.Actor) + " cancelled it " + when(ev.At) + reasonSuffix(ev.Reason)
 		case flows.ActionHandoff:
+			if f := startFailure(in, ev.Target); f != nil {
+				continue // told below, as a failure
+			}
 			s += "\n➡️ Handed off to *" + escape(workflowTitle(e.p, ev.Target)) + "* " + when(ev.At)
 		}
 	}
+	for _, f := range in.Failures {
+		s += "\n" + request{in: in, p: e.p, w: e.w}.failureLine(f) + " (" + when(f.At) + ")"
+	}
 	return truncate(s, maxSectionText)
+}
+
+// slaText is a step's SLA as its flow file writes it ("2d"), in working
+// days when the process counts working hours ("2 working days").
+func slaText(p *flows.Process, def *flows.Step) string {
+	if def.SLAUnit == 0 {
+		return def.SLA.String()
+	}
+	n := def.SLA.In(def.SLAUnit)
+	if p.WorkingHours != nil {
+		unit := map[flows.Unit]string{flows.UnitSecond: "second", flows.UnitMinute: "minute", flows.UnitHour: "hour", flows.UnitDay: "day", flows.UnitWeek: "week"}[def.SLAUnit]
+		return strconv.FormatInt(n, 10) + " working " + unit + plural(int(n))
+	}
+	return strconv.FormatInt(n, 10) + string(rune(def.SLAUnit))
+}
+
+// startFailure returns the failure of in's handoff to workflow, if any.
+func startFailure(in *flows.Instance, workflow string) *flows.Failure {
+	for i, f := range in.Failures {
+		if f.Kind == flows.EffectStartWorkflow && f.Workflow == workflow {
+			return &in.Failures[i]
+		}
+	}
+	return nil
 }
 
 func workflowTitle(p *flows.Process, id string) string {
@@ -337,9 +366,9 @@ func stepStory(e caseEntry, run *flows.StepRun, now time.Time) string {
 			// The SLA as the flow file writes it: with working hours, the
 			// due time is further away than the SLA itself.
 			if run.EndedAt.After(*run.DueAt) {
-				line += ", *" + humanize(run.EndedAt.Sub(*run.DueAt)) + " past* its " + def.SLA.String() + " SLA"
+				line += ", *" + humanize(run.EndedAt.Sub(*run.DueAt)) + " past* its " + slaText(e.p, def) + " SLA"
 			} else {
-				line += ", within its " + def.SLA.String() + " SLA"
+				line += ", within its " + slaText(e.p, def) + " SLA"
 			}
 		}
 		lines = append(lines, line)

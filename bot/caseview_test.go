@@ -145,7 +145,7 @@ func TestCaseViewShowsEveryWorkflowOfTheCase(t *testing.T) {
 		"✅ <@UDEP> (for <@UFIN1>) approved",
 		"Took 3 hours, within its 2d SLA",
 		"*2. Raise the purchase order* · ⏳ open",
-		"Now with <@UOPS> · waiting ",
+		"Now with <@UOPS> · since <!date^",
 		"*overdue* since",
 		"Case CASE1 · CASE1, CASE1-purchase_order",
 	} {

@@ -180,14 +180,12 @@ func neededScope(err error) string {
 }
 
 // sentLog is what this process remembers about its own posts: the ones
-// that may have posted without an answer, the messages it reported as
-// given up, and the users' DM conversation ids. It lives in memory and
-// forgets everything past a bound, which costs at worst a duplicate (or a
-// second report), never a lost message.
+// that may have posted without an answer and the users' DM conversation
+// ids. It lives in memory and forgets everything past a bound, which costs
+// at worst a duplicate, never a lost message.
 type sentLog struct {
 	mu       sync.Mutex
 	unsureOf map[string]bool   // instance/effect
-	reported map[string]bool   // instance/effect/key
 	dms      map[string]string // user -> DM conversation
 	warned   bool
 }
@@ -195,7 +193,7 @@ type sentLog struct {
 const sentLogBound = 10000
 
 func newSentLog() sentLog {
-	return sentLog{unsureOf: map[string]bool{}, reported: map[string]bool{}, dms: map[string]string{}}
+	return sentLog{unsureOf: map[string]bool{}, dms: map[string]string{}}
 }
 
 func (l *sentLog) unsure(instanceID, effectID string) {
@@ -218,21 +216,6 @@ func (l *sentLog) forget(instanceID, effectID string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.unsureOf, instanceID+"/"+effectID)
-}
-
-// report reports whether a given-up message is new (and notes it).
-func (l *sentLog) report(instanceID, effectID, key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	k := instanceID + "/" + effectID + "/" + key
-	if l.reported[k] {
-		return false
-	}
-	if len(l.reported) >= sentLogBound {
-		clear(l.reported)
-	}
-	l.reported[k] = true
-	return true
 }
 
 func (l *sentLog) dm(user string) (string, bool) {

@@ -93,8 +93,11 @@ func itemLine(it flows.OverdueItem, at time.Time) string {
 		what += " · *" + escape(it.Subject) + "*"
 	}
 	s := fmt.Sprintf("%s from %s · *%s* · waiting %s, overdue since %s", what, user(it.Requester), escape(it.StepTitle), humanize(at.Sub(it.Since)), when(it.DueAt))
-	if it.Escalated {
-		s += " · escalated"
+	switch {
+	case len(it.EscalatedTo) > 0 && it.EscalationTold:
+		s += " · escalated to " + names(it.EscalatedTo, ", ") + " (told, not asked to act)"
+	case len(it.EscalatedTo) > 0:
+		s += " · escalated to " + names(it.EscalatedTo, ", ")
 	}
 	return s
 }

@@ -200,3 +200,110 @@ func readable(m fakeslack.Message) string {
 	_ = enc.Encode(v)
 	return m.Text + b.String()
 }
+
+// overdueFlow has a step of each kind the SLA can pass: one escalated to
+// reviewers who are added, one whose contacts are told, and a task with
+// nobody to escalate to.
+const overdueFlow = `process: ops
+title: Operations
+channel: C0OPS
+roles:
+  finance: [UFIN1, UFIN2]
+workflows:
+  - id: purchase
+    title: Purchase
+    command: purchase
+    form: [{id: item, label: Item, type: text, required: true}]
+    steps:
+      - {id: manager, title: Manager approval, reviewers: [user:UMGR], sla: 1d, escalate_to: [role:finance]}
+  - id: notice
+    title: Notice
+    command: notice
+    form: [{id: item, label: Item, type: text, required: true}]
+    steps:
+      - {id: manager, title: Manager approval, reviewers: [user:UMGR], sla: 1d, escalate_to: [role:finance], escalation: notify}
+  - id: chore
+    title: Chore
+    command: chore
+    form: [{id: item, label: Item, type: text, required: true}]
+    steps:
+      - {id: do, title: Do it, type: task, reviewers: [user:UMGR], sla: 1d}
+`
+
+// TestDigestSaysOverdueOrEscalated: the digest says a request was escalated,
+// and to whom, only when it was; a step past its SLA with nobody to
+// escalate to is overdue, and no more.
+func TestDigestSaysOverdueOrEscalated(t *testing.T) {
+	t.Parallel()
+	p, err := flows.Parse("ops.yml", []byte(overdueFlow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := digestAt.Add(-48 * time.Hour)
+	people := flows.People{
+		Steps:      map[string][]flows.Assignee{"manager": {{User: "UMGR"}}, "do": {{User: "UMGR"}}},
+		Escalation: map[string][]flows.Assignee{"manager": {{User: "UFIN1"}, {User: "UFIN2"}}},
+	}
+	var ins []*flows.Instance
+	for _, w := range p.Workflows {
+		tr, err := flows.Start(p, w, flows.StartRequest{ID: w.ID, Requester: "UANN", Values: flows.Values{"item": w.Title + " item"}}, start, people)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err = flows.Apply(p, w, tr.Instance, flows.Command{Action: flows.ActionEscalate}, start.Add(25*time.Hour), people)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, tr.Instance)
+	}
+	all := func(yield func(*flows.Instance, error) bool) {
+		for _, in := range ins {
+			if !yield(in, nil) {
+				return
+			}
+		}
+	}
+	d, err := flows.BuildDigest(context.Background(), all, flows.NewLibrary([]*flows.Process{p}, nil), digestAt, flows.DigestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	printer := DigestPrinter{W: &b}
+	for _, pd := range d.Processes {
+		if err := printer.SendChannel(context.Background(), pd, digestAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range d.Reviewers {
+		if err := printer.SendReviewer(context.Background(), r, digestAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := map[string][]string{} // by subject
+	for _, l := range strings.Split(b.String(), "\n") {
+		for _, w := range p.Workflows {
+			if strings.Contains(l, "*"+w.Title+" item*") {
+				lines[w.ID] = append(lines[w.ID], l)
+			}
+		}
+	}
+	due := "overdue since " + when(start.Add(24*time.Hour))
+	tests := []struct {
+		workflow string
+		want     string // every line of the request says
+	}{
+		{"purchase", due + " · escalated to <@UFIN1>, <@UFIN2>"},
+		{"notice", due + " · escalated to <@UFIN1>, <@UFIN2> (told, not asked to act)"},
+		{"chore", due},
+	}
+	for _, tt := range tests {
+		if len(lines[tt.workflow]) < 2 { // the channel's line, the manager's and those added
+			t.Errorf("%s: %d digest lines; want the channel's and the manager's:\n%s", tt.workflow, len(lines[tt.workflow]), b.String())
+		}
+		for _, l := range lines[tt.workflow] {
+			if !strings.Contains(l, tt.want) || tt.workflow == "chore" && strings.Contains(l, "escalated") {
+				t.Errorf("%s: the digest says %q; want %q and no more", tt.workflow, l, tt.want)
+			}
+		}
+	}
+}

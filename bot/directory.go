@@ -67,7 +67,10 @@ func (d *Directory) GroupMembers(ctx context.Context, handle string) ([]string, 
 		id, known = d.handles[handle]
 		d.mu.Unlock()
 		if !known {
-			return nil, fmt.Errorf("no Slack user group with handle @%s", handle)
+			return nil, &flows.UnknownReviewerError{
+				Reviewer: flows.Reviewer{Kind: flows.ReviewerGroup, Name: handle},
+				Why:      "Slack has no user group @" + handle,
+			}
 		}
 	}
 	d.mu.Lock()

@@ -71,25 +71,6 @@ type DispatcherConfig struct {
 	// is paused (see Paused); it doubles up to ProbeEveryMax. Zero: 5 s
 	// and 1 min.
 	ProbeEvery, ProbeEveryMax time.Duration
-	// OnFailure, when set, hears of every effect, or message of an effect,
-	// that Slack refused for good and that was given up, after it was
-	// logged and counted: the place to record it on the request, for the
-	// case view.
-	OnFailure func(context.Context, DeliveryFailure)
-}
-
-// DeliveryFailure is an effect, or one message of it, that Slack refused
-// for good (see messageErrors) and that delivery gave up.
-type DeliveryFailure struct {
-	InstanceID string
-	EffectID   string
-	Effect     flows.EffectKind
-	// Key is the message's key on the instance (flows.ReviewKey...) when
-	// one message of the effect failed; Channel where it was going.
-	Key, Channel string
-	// Error is Slack's error code ("channel_not_found").
-	Error string
-	At    time.Time
 }
 
 // ClaimTTL bounds how long a crashed replica's claim blocks another's
@@ -439,12 +420,17 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 		x.r = request{in: in, p: p, w: w, now: d.cfg.Clock.Now()}
 		key, ref, err := x.effect(ctx, e)
 		if err != nil {
-			if classify(err) != failedMessage {
+			f, final := failureOf(in, e, err)
+			if !final {
 				return fmt.Errorf("effect %s (%s): %w", e.ID, e.Kind, err)
 			}
-			// Slack will never take it (a channel that is gone, a user who
-			// left): keeping it would block everything after it.
-			d.gaveUp(ctx, in, e, "", "", err)
+			// It will never succeed (a channel that is gone, a handoff
+			// whose reviewers do not exist): keeping it would block
+			// everything after it. It is recorded on the request instead,
+			// and the people it concerns are told.
+			if err := d.gaveUp(ctx, in, f); err != nil {
+				return err
+			}
 		}
 		if err := d.store.Delivered(ctx, id, holder, e.ID, key, ref); err != nil {
 			return fmt.Errorf("recording delivery of %s: %w", e.ID, err)
@@ -459,18 +445,59 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 	return nil
 }
 
-// gaveUp logs, counts and reports an effect, or one message of it (key),
-// that Slack refused for good.
-func (d *Dispatcher) gaveUp(ctx context.Context, in *flows.Instance, e flows.Effect, key, channel string, err error) {
-	d.log.Error("Slack refused a message for good; it is not sent",
-		"instance_id", in.ID, "effect", e.Kind, "effect_id", e.ID, "key", key, "channel", channel, "error", errorLabel(err))
-	d.cfg.Metrics.effectFailed(e.Kind, err)
-	if d.cfg.OnFailure != nil {
-		d.cfg.OnFailure(ctx, DeliveryFailure{
-			InstanceID: in.ID, EffectID: e.ID, Effect: e.Kind, Key: key, Channel: channel,
-			Error: errorLabel(err), At: d.cfg.Clock.Now(),
-		})
+// failureOf tells whether err, from delivering e, is final: Slack refuses
+// the message for good (see messageErrors), or the handoff e asks for
+// cannot start as the flow files stand (flows.CannotStart). It returns
+// the failure to record then.
+func failureOf(in *flows.Instance, e flows.Effect, err error) (flows.Failure, bool) {
+	f := flows.Failure{Effect: e.ID, Kind: e.Kind, User: e.User}
+	switch {
+	case e.Kind == flows.EffectStartWorkflow && flows.CannotStart(err):
+		f.Workflow, f.Code, f.Reason = e.Workflow, startCode(err), flows.Explain(err)
+		return f, true
+	case classify(err) == failedMessage:
+		f.Code = errorLabel(err)
+		f.Reason = "Slack refused the message: " + f.Code
+		if e.User == "" && e.Kind != flows.EffectAnnounce && e.Kind != flows.EffectFailureNotice {
+			f.User = in.Requester
+		}
+		return f, true
 	}
+	return flows.Failure{}, false
+}
+
+// startCode names a handoff failure in a word, for metrics and exports.
+func startCode(err error) string {
+	var nr *flows.NoReviewersError
+	var ur *flows.UnknownReviewerError
+	switch {
+	case errors.As(err, &nr):
+		return "no_reviewers"
+	case errors.As(err, &ur):
+		return "unknown_reviewer"
+	}
+	return "not_found"
+}
+
+// gaveUp records failure f on instance in, so that the case view and the
+// requester's status show it and the people it concerns are told, then
+// logs and counts it. A failure recorded before (a redelivery after a
+// crash, a retried edit) is neither logged nor counted again. An error
+// means it could not be recorded (the store is down): the effect stays in
+// the outbox and is tried again.
+func (d *Dispatcher) gaveUp(ctx context.Context, in *flows.Instance, f flows.Failure) error {
+	_, err := d.cfg.Service.RecordFailure(ctx, in.ID, f)
+	if errors.Is(err, flows.ErrRecorded) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("recording that %s (%s) failed: %w", f.Effect, f.Kind, err)
+	}
+	d.log.Error("an effect failed for good and is recorded on the request",
+		"instance_id", in.ID, "effect", f.Kind, "effect_id", f.Effect, "key", f.Key, "user", f.User, "workflow", f.Workflow,
+		"code", f.Code, "reason", f.Reason)
+	d.cfg.Metrics.effectFailed(f.Kind, f.Code)
+	return nil
 }
 
 // call makes one Web API call for a delivery: paced, under a claim (when c

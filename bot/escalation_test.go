@@ -24,7 +24,7 @@ func TestEscalationBlocks(t *testing.T) {
 		want       []string
 	}{
 		{"live", order, "raise_po", "", []string{
-			"⚠️ Overdue: <@UANN>'s request *Raise the purchase order* · *Desk &lt;b&gt;* has waited 3 days at *Raise the PO* with <@UOPS>.",
+			"⚠️ Overdue: <@UANN>'s request *Raise the purchase order* · *Desk &lt;b&gt;* has waited at *Raise the PO* with <@UOPS> since " + when(orderStart) + ".",
 			"due " + when(*order.in.Steps[0].DueAt), "it isn't waiting on you",
 		}},
 		{"for someone away", order, "raise_po", "UFIN1", []string{"on behalf of <@UFIN1>, who is away"}},

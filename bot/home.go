@@ -19,6 +19,9 @@ type HomeStore interface {
 	CountWaitingOn(ctx context.Context, user string) (int, error)
 	OpenRequests(ctx context.Context, requester string, limit int) ([]*flows.Instance, error)
 	CountOpenRequests(ctx context.Context, requester string) (int, error)
+	// The owners' figures on the Home, the case view and /request report
+	// read cases and streams.
+	CaseStore
 }
 
 // How much of each list the Home tab shows. A waiting item takes two
@@ -165,12 +168,10 @@ func (d *Dispatcher) PublishHome(ctx context.Context, user string) error {
 	if err != nil {
 		return fmt.Errorf("loading the Home of %s: %w", user, err)
 	}
-	if cs, ok := d.cfg.Homes.(CaseStore); ok {
-		// Without the owners' figures the rest of the Home is still worth
-		// publishing.
-		if h.owned, err = ownerSection(ctx, cs, h.lib, user, h.now); err != nil {
-			d.log.Warn("summarising owned processes for the Home", "user_id", user, "err", err)
-		}
+	// Without the owners' figures the rest of the Home is still worth
+	// publishing.
+	if h.owned, err = ownerSection(ctx, d.cfg.Homes, h.lib, user, h.now); err != nil {
+		d.log.Warn("summarising owned processes for the Home", "user_id", user, "err", err)
 	}
 	if err := d.cfg.Pacing.Wait(ctx, "views.publish", user); err != nil {
 		return err
@@ -272,7 +273,7 @@ func startBlocks(lib *flows.Library) []slack.Block {
 	for _, p := range lib.Processes() {
 		for _, w := range p.Workflows {
 			if w.Command != "" {
-				buttons = append(buttons, slack.NewButtonBlockElement(actionStart, p.Name+"/"+w.ID, plain(w.Title, maxButtonText)))
+				buttons = append(buttons, slack.NewButtonBlockElement(startActionID(p.Name, w.ID), p.Name+"/"+w.ID, plain(w.Title, maxButtonText)))
 			}
 		}
 	}
@@ -305,7 +306,11 @@ func statusText(h home) string {
 		}
 	}
 	if h.waitingTotal > 0 {
-		fmt.Fprintf(&b, "\n%d request%s wait%s on you: open Handoff's *Home* tab to act on them.", h.waitingTotal, plural(h.waitingTotal), map[bool]string{true: "s", false: ""}[h.waitingTotal == 1])
+		if h.waitingTotal == 1 {
+			b.WriteString("\n1 request waits on you: open Handoff's *Home* tab to act on it.")
+		} else {
+			fmt.Fprintf(&b, "\n%d requests wait on you: open Handoff's *Home* tab to act on them.", h.waitingTotal)
+		}
 	}
 	if h.away != nil {
 		b.WriteString("\nYou're away" + awayUntil(h.away) + "; " + user(h.away.Delegate) + " stands in for you.")

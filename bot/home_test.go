@@ -109,3 +109,16 @@ func BenchmarkHomeBlocks(b *testing.B) {
 		}
 	}
 }
+
+// TestStatusTextCountsInWords: `/request status` says "1 request waits on
+// you … act on it", and the plural only for more.
+func TestStatusTextCountsInWords(t *testing.T) {
+	for n, want := range map[int]string{
+		1: "1 request waits on you: open Handoff's *Home* tab to act on it.",
+		3: "3 requests wait on you: open Handoff's *Home* tab to act on them.",
+	} {
+		if got := statusText(home{waitingTotal: n}); !strings.Contains(got, want) {
+			t.Errorf("with %d waiting: %q; want it to say %q", n, got, want)
+		}
+	}
+}

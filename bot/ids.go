@@ -26,8 +26,12 @@ const (
 	// value is the instance id.
 	actionDetails = "details"
 
-	// Home tab buttons that start a workflow; their value is
-	// "<process>/<workflow>".
+	// Home tab buttons that start a workflow. Each has its own action id,
+	// actionStart + ":<process>/<workflow>" (see startActionID): Slack wants
+	// action ids unique within a block, and a client that reports the
+	// action id alone must still name the button that was clicked. Their
+	// value is "<process>/<workflow>" too; a bare actionStart, from a Home
+	// published before the ids were unique, is read from the value.
 	actionStart = "start"
 
 	// Modal callback ids.
@@ -88,4 +92,30 @@ func parseInstanceID(s string) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// startActionID is the action id of the Home button that starts workflow
+// of process.
+func startActionID(process, workflow string) string {
+	return actionStart + ":" + process + "/" + workflow
+}
+
+// actionKind is what a click's action id asks for: actionStart for every
+// start button, whichever workflow it names; the id itself otherwise.
+func actionKind(actionID string) string {
+	if strings.HasPrefix(actionID, actionStart+":") {
+		return actionStart
+	}
+	return actionID
+}
+
+// startTarget names the process and workflow a start button asks for: from
+// its action id, or from its value for a bare actionStart.
+func startTarget(actionID, value string) (process, workflow string) {
+	s, ok := strings.CutPrefix(actionID, actionStart+":")
+	if !ok {
+		s = value
+	}
+	process, workflow, _ = strings.Cut(s, "/")
+	return process, workflow
 }

@@ -92,8 +92,8 @@ func (m *Metrics) slackError(method string, err error) {
 	m.slackErrors.WithLabelValues(method, errorLabel(err)).Inc()
 }
 
-func (m *Metrics) effectFailed(kind flows.EffectKind, err error) {
-	m.effectsFailed.WithLabelValues(string(kind), errorLabel(err)).Inc()
+func (m *Metrics) effectFailed(kind flows.EffectKind, code string) {
+	m.effectsFailed.WithLabelValues(string(kind), code).Inc()
 }
 
 func (m *Metrics) paused(on bool) {

@@ -34,8 +34,9 @@ type Config struct {
 	Clock         flows.Clock
 	Logger        *slog.Logger
 	Metrics       *Metrics
-	// Homes answers `/request status`; App Home tabs are published by the
-	// Dispatcher from its own HomeStore.
+	// Homes answers `/request status`, the case view and `/request
+	// report`; App Home tabs are published by the Dispatcher from its own
+	// HomeStore.
 	Homes HomeStore
 	// Health reports whether the bot can work (the database answers).
 	Health func(context.Context) error
@@ -292,7 +293,7 @@ func (s *Server) blockAction(ctx context.Context, cb slack.InteractionCallback, 
 	ignore := func() {
 		s.log.Warn("ignored a button with a malformed value", "action", a.ActionID, "user_id", actor)
 	}
-	switch a.ActionID {
+	switch actionKind(a.ActionID) {
 	case actionApprove, actionComplete, actionReject, actionChanges, actionReassign:
 		t, err := parseTarget(a.Value)
 		if err != nil {
@@ -321,7 +322,7 @@ func (s *Server) blockAction(ctx context.Context, cb slack.InteractionCallback, 
 		}
 		s.background(func(ctx context.Context) { s.openResubmit(ctx, once, id, actor, channel, trigger) })
 	case actionStart:
-		pname, wname, _ := strings.Cut(a.Value, "/")
+		pname, wname := startTarget(a.ActionID, a.Value)
 		p, wf, refusal := s.startable(pname, wname)
 		if wf == nil {
 			s.log.Warn("refused to start a workflow a button named", "process", truncate(pname, 50), "workflow", truncate(wname, 50), "user_id", actor)

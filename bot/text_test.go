@@ -120,3 +120,18 @@ func TestCode(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkify: a web address a person typed is a link, whole, however
+// many underscores it has; the text around it is escaped as usual.
+func TestLinkify(t *testing.T) {
+	for in, want := range map[string]string{
+		"see https://example.com/my_page?a=1&b=2.": "see <https://example.com/my_page?a=1&amp;b=2>.",
+		"(http://x.test/a_b) and *bold*":           "(<http://x.test/a_b>) and \u2217bold\u2217",
+		"no address, just_text":                    "no address, just\u02cdtext",
+		"https://a.test/<script>":                  "<https://a.test/>&lt;script&gt;",
+	} {
+		if got := linkify(in); got != want {
+			t.Errorf("linkify(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

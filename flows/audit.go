@@ -13,6 +13,12 @@ var AuditColumns = []string{
 	"step", "action", "actor", "on_behalf_of", "reason", "target",
 }
 
+// AuditOverdue is the action of the row for a step that passed its SLA
+// with nobody to escalate to. History records every SLA passed as an
+// escalation, with its target; the export says "overdue" where that target
+// is nobody, so that no row reads as an escalation to an empty target.
+const AuditOverdue Action = "overdue"
+
 // AuditRow is one history entry with the instance it belongs to: one line
 // of the audit trail.
 type AuditRow struct {
@@ -51,9 +57,13 @@ func AuditRows(in *Instance, since time.Time) []AuditRow {
 		if v == 0 {
 			v = in.DefinitionVersion
 		}
+		action := e.Action
+		if action == ActionEscalate && e.Target == "" {
+			action = AuditOverdue
+		}
 		out = append(out, AuditRow{
 			At: e.At, Case: in.CaseID, Instance: in.ID, Process: in.Process, Workflow: in.Workflow,
-			DefinitionVersion: v, Step: e.Step, Action: e.Action, Actor: e.Actor,
+			DefinitionVersion: v, Step: e.Step, Action: action, Actor: e.Actor,
 			OnBehalfOf: e.OnBehalfOf, Reason: e.Reason, Target: e.Target,
 		})
 	}

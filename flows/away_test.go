@@ -82,10 +82,11 @@ func TestNudgeHandsAnAbsentReviewersWorkToTheirStandIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The stand-in is asked, and their reminders count from now: no
+	// reminder on top of the request.
 	want := []effectKey{
 		{EffectUpdateReviews, "manager", "UMGR", ""},
 		{EffectAskReviewer, "manager", "UDEP", ""},
-		{EffectNudge, "manager", "UDEP", ""},
 	}
 	if diff := cmp.Diff(want, effectKeys(tr.Effects)); diff != "" {
 		t.Errorf("effects (-want +got):\n%s", diff)

@@ -167,6 +167,12 @@ type Step struct {
 	EscalateTo []Reviewer
 	Escalation Escalation // what happens to EscalateTo; empty means EscalationAdd
 
+	// SLAUnit and RemindUnit are the units SLA and Remind were written in.
+	// With working hours they decide how the time counts: days and weeks as
+	// whole working days, hours and less as working time (see
+	// WorkingHours.After). Zero counts a length of working time.
+	SLAUnit, RemindUnit Unit
+
 	Line int // where the step is defined, for messages
 }
 
@@ -265,36 +271,70 @@ func (a Approvals) Needed(n int) int {
 // Duration is a length of time written as 30s, 15m, 4h, 2d or 1w.
 type Duration time.Duration
 
-// ParseDuration parses the durations flow files use. Days are 24 hours and
-// weeks 7 days; with working hours, the SLA clock counts working time.
+// Unit is the unit a flow file wrote a duration in.
+type Unit byte
+
+// The units of durations.
+const (
+	UnitSecond Unit = 's'
+	UnitMinute Unit = 'm'
+	UnitHour   Unit = 'h'
+	UnitDay    Unit = 'd' // with working hours, a working day
+	UnitWeek   Unit = 'w' // with working hours, as many working days as a week has
+)
+
+var unitLengths = map[Unit]time.Duration{
+	UnitSecond: time.Second, UnitMinute: time.Minute, UnitHour: time.Hour,
+	UnitDay: 24 * time.Hour, UnitWeek: 7 * 24 * time.Hour,
+}
+
+// ParseDuration parses the durations flow files use, as a length of
+// wall-clock time: days are 24 hours and weeks 7 days. Steps keep the unit
+// too (ParseDurationUnit), because with working hours a day is a working
+// day, not 24 working hours.
 func ParseDuration(s string) (Duration, error) {
+	d, _, err := ParseDurationUnit(s)
+	return d, err
+}
+
+// ParseDurationUnit parses a duration as ParseDuration does and also
+// returns the unit it was written in.
+func ParseDurationUnit(s string) (Duration, Unit, error) {
 	s = strings.TrimSpace(s)
 	if len(s) < 2 {
-		return 0, fmt.Errorf("duration %q: want a number and a unit, like 30s, 15m, 4h or 2d", s)
+		return 0, 0, fmt.Errorf("duration %q: want a number and a unit, like 30s, 15m, 4h or 2d", s)
 	}
 	n, err := strconv.Atoi(s[:len(s)-1])
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("duration %q: want a positive whole number and a unit, like 30s, 15m, 4h or 2d", s)
+		return 0, 0, fmt.Errorf("duration %q: want a positive whole number and a unit, like 30s, 15m, 4h or 2d", s)
 	}
-	unit := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
-	if unit == 0 {
-		return 0, fmt.Errorf("duration %q: unknown unit %q; use s, m, h, d or w", s, s[len(s)-1:])
+	u := Unit(s[len(s)-1])
+	length, ok := unitLengths[u]
+	if !ok {
+		return 0, 0, fmt.Errorf("duration %q: unknown unit %q; use s, m, h, d or w", s, s[len(s)-1:])
 	}
-	return Duration(time.Duration(n) * unit), nil
+	return Duration(time.Duration(n) * length), u, nil
 }
 
 // String formats d the way flow files write it, in its largest whole unit.
 func (d Duration) String() string {
 	td := time.Duration(d)
-	for _, u := range []struct {
-		d    time.Duration
-		name string
-	}{{7 * 24 * time.Hour, "w"}, {24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}} {
-		if td >= u.d && td%u.d == 0 {
-			return strconv.FormatInt(int64(td/u.d), 10) + u.name
+	for _, u := range []Unit{UnitWeek, UnitDay, UnitHour, UnitMinute} {
+		if l := unitLengths[u]; td >= l && td%l == 0 {
+			return strconv.FormatInt(int64(td/l), 10) + string(rune(u))
 		}
 	}
 	return strconv.FormatInt(int64(td/time.Second), 10) + "s"
+}
+
+// In returns how many of u make d: 2 for 48 hours in days. A zero or
+// unknown u counts seconds.
+func (d Duration) In(u Unit) int64 {
+	l, ok := unitLengths[u]
+	if !ok {
+		l = time.Second
+	}
+	return int64(time.Duration(d) / l)
 }
 
 // WorkingHours are the hours in which SLAs run and reminders are sent.

@@ -102,7 +102,11 @@ type OverdueItem struct {
 	Pending                 []string // who still has to act
 	Since                   time.Time
 	DueAt                   time.Time
-	Escalated               bool
+	// EscalatedTo is who it was escalated to when it passed its SLA, and
+	// EscalationTold says they were told (escalation: notify) rather than
+	// added as reviewers. Empty: overdue, and escalated to nobody.
+	EscalatedTo    []string
+	EscalationTold bool
 }
 
 // DigestSender delivers a digest's messages. The bot implements it for
@@ -232,9 +236,10 @@ func overdueItem(in *Instance, p *Process) OverdueItem {
 	item := OverdueItem{
 		ID: in.ID, Process: in.Process, Workflow: in.Workflow, WorkflowTitle: in.Workflow,
 		Step: cur.ID, StepTitle: cur.ID, StepType: StepApproval, Round: cur.Round,
-		Requester: in.Requester, Pending: cur.Pending(), DueAt: *cur.DueAt, Escalated: cur.Escalated,
+		Requester: in.Requester, Pending: cur.Pending(), DueAt: *cur.DueAt,
 		Since: in.CreatedAt,
 	}
+	item.EscalatedTo, item.EscalationTold = in.EscalatedTo(cur)
 	if cur.StartedAt != nil {
 		item.Since = *cur.StartedAt
 	}

@@ -26,14 +26,14 @@ type DirectoryFile struct {
 // LoadDirectory reads a directory file. An empty path is an empty directory
 // (nobody has a manager), not an error, so a team without managers needs no
 // file. Unknown keys and malformed ids are errors, as a *Problems with
-// their lines.
+// their lines; a path that cannot be read is a *PathError within it.
 func LoadDirectory(path string) (*DirectoryFile, error) {
 	if path == "" {
 		return &DirectoryFile{Managers: map[string]string{}}, nil
 	}
 	data, err := readFile(path)
 	if err != nil {
-		return nil, &Problems{{File: path, Msg: describeFSError(err)}}
+		return nil, pathProblems(path, err)
 	}
 	return ParseDirectory(path, data)
 }

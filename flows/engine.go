@@ -159,10 +159,11 @@ func (t *tx) done() *Transition {
 	case in.State == StateChangesRequested:
 		in.Waiting = []string{in.Requester}
 	case in.State == StateOpen && cur != nil:
+		scheduleNudges(cur) // whoever was asked or acted, the next reminder is someone's
 		in.Waiting = cur.Pending()
 		in.DueAt, in.NextNudgeAt = cur.DueAt, cur.NextNudgeAt
-		if cur.Escalated {
-			in.DueAt = nil // escalated once; nothing more is due
+		if passedSLA(in, cur) {
+			in.DueAt = nil // escalated, or told overdue, once; nothing more is due
 		}
 	}
 	t.refreshHomes(before, in.Waiting)
@@ -343,7 +344,7 @@ func (t *tx) decline(cmd Command) error {
 
 // reassign hands the actor's part of the step to someone else.
 func (t *tx) reassign(cmd Command) error {
-	cur, _, a, err := t.assignment(cmd)
+	cur, def, a, err := t.assignment(cmd)
 	if err != nil {
 		return err
 	}
@@ -363,7 +364,7 @@ func (t *tx) reassign(cmd Command) error {
 	}
 	note := strings.TrimSpace(cmd.Reason)
 	t.decide(a, DecisionReassigned, note)
-	cur.Assignees = append(cur.Assignees, Assignment{User: to.User, OnBehalfOf: to.OnBehalfOf, AskedAt: t.now})
+	t.ask(cur, def, Assignment{User: to.User, OnBehalfOf: to.OnBehalfOf})
 	t.event(Event{Action: ActionReassign, Actor: cmd.Actor, OnBehalfOf: a.OnBehalfOf, Step: cur.ID, Target: to.User, Reason: note})
 	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round, User: cmd.Actor})
 	t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: to.User})
@@ -372,7 +373,9 @@ func (t *tx) reassign(cmd Command) error {
 }
 
 // resubmit takes the requester's corrected values back to the step that
-// asked for changes, in a new round, so its old buttons are stale.
+// asked for changes, in a new round, so its old buttons are stale. The
+// round asks whoever held the step when changes were asked: the deputy a
+// reviewer reassigned it to, not the reviewer again.
 func (t *tx) resubmit(cmd Command) error {
 	if cmd.Actor != t.in.Requester {
 		return ErrNotRequester
@@ -383,15 +386,46 @@ func (t *tx) resubmit(cmd Command) error {
 	if cmd.Values != nil {
 		t.in.Values = cmd.Values
 	}
-	if err := checkRoute(t.w, t.in.Current, t.in.Requester, t.in.Values, t.people); err != nil {
+	who := t.holders(t.in.CurrentStep())
+	next := t.in.Current
+	if len(who) > 0 {
+		next++ // the step goes to its holders; check the steps after it
+	}
+	if err := checkRoute(t.w, next, t.in.Requester, t.in.Values, t.people); err != nil {
 		return err
 	}
 	t.event(Event{Action: ActionResubmit, Actor: cmd.Actor, Step: t.in.Steps[t.in.Current].ID})
-	if err := t.enterStep(t.in.Current); err != nil {
-		return err
+	if len(who) == 0 {
+		if err := t.enterStep(t.in.Current); err != nil {
+			return err
+		}
+	} else {
+		t.startRound(t.in.Current, who)
 	}
 	t.effect(Effect{Kind: EffectRequesterStatus})
 	return nil
+}
+
+// holders are who held run when it was sent back: its assignees who had
+// not handed it on, each as they were asked (on someone's behalf, by an
+// escalation). One who is away now is stood in for, when the command's
+// people say by whom.
+func (t *tx) holders(run *StepRun) []Assignment {
+	var out []Assignment
+	for _, a := range run.Assignees {
+		if a.Decision == DecisionReassigned {
+			continue
+		}
+		h := Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf, Escalation: a.Escalation}
+		if s, ok := t.people.StandIns[a.User]; ok {
+			h.User, h.OnBehalfOf = s.User, s.OnBehalfOf
+		}
+		if h.User == t.in.Requester && !t.w.AllowSelfApproval || slices.ContainsFunc(out, func(o Assignment) bool { return o.User == h.User }) {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // cancel ends the request at the requester's word.
@@ -414,98 +448,6 @@ func (t *tx) cancel(cmd Command) error {
 	return nil
 }
 
-// nudge reminds everyone who has not acted on the step in play, and
-// schedules the next reminder.
-func (t *tx) nudge() error {
-	cur := t.in.CurrentStep()
-	if t.in.State != StateOpen || cur == nil || cur.NextNudgeAt == nil || t.now.Before(*cur.NextNudgeAt) {
-		return ErrStale
-	}
-	wh := t.p.WorkingHours
-	t.quiet = true // a reminder changes nobody's Home, unless it hands work over
-	if !wh.Within(t.now) {
-		// Nobody is reminded out of hours: wait for the next working moment.
-		next := wh.Add(t.now, 0)
-		cur.NextNudgeAt = &next
-		return nil
-	}
-	every := time.Duration(t.w.Steps[t.in.Current].Remind)
-	t.handOverAbsent(cur)
-	for _, u := range cur.Pending() {
-		t.effect(Effect{Kind: EffectNudge, Step: cur.ID, Round: cur.Round, User: u})
-	}
-	// From the stored due time, not from now, so that every replica
-	// computes the same next one; in working time when the process has it.
-	next := wh.Add(*cur.NextNudgeAt, every)
-	for !next.After(t.now) {
-		next = wh.Add(next, every)
-	}
-	cur.NextNudgeAt = &next
-	t.event(Event{Action: ActionNudge, Step: cur.ID})
-	return nil
-}
-
-// handOverAbsent passes the pending assignments of reviewers who are away
-// now to whoever stands in for them, so that a reminder reaches someone who
-// can act: the away reviewer's assignment ends as reassigned, the stand-in
-// is asked on their behalf, and history names both.
-func (t *tx) handOverAbsent(cur *StepRun) {
-	for _, u := range cur.Pending() {
-		s, ok := t.people.StandIns[u]
-		if !ok || cur.Assignment(s.User) != nil {
-			continue // not away, or their stand-in is asked already
-		}
-		a := cur.Assignment(u)
-		t.decide(a, DecisionReassigned, "away")
-		cur.Assignees = append(cur.Assignees, Assignment{User: s.User, OnBehalfOf: s.OnBehalfOf, Escalation: a.Escalation, AskedAt: t.now})
-		t.event(Event{Action: ActionReassign, OnBehalfOf: u, Step: cur.ID, Target: s.User, Reason: "away"})
-		t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round, User: u})
-		t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: s.User})
-	}
-}
-
-// escalate marks the step in play overdue once its SLA has passed, tells
-// the requester, and adds the escalation contacts as reviewers or, with
-// `escalation: notify`, only tells them. It happens once per round, so each
-// contact hears of it once. History names who was added or told.
-func (t *tx) escalate() error {
-	cur := t.in.CurrentStep()
-	if t.in.State != StateOpen || cur == nil || cur.DueAt == nil || t.now.Before(*cur.DueAt) || cur.Escalated {
-		return ErrStale
-	}
-	cur.Escalated = true
-	notify := t.w.Steps[t.in.Current].Escalation == EscalationNotify
-	var reached []string
-	for _, as := range t.people.Escalation[cur.ID] {
-		// Those asked already know, and the requester is told below.
-		if cur.Assignment(as.User) != nil || (as.User == t.in.Requester && (notify || !t.w.AllowSelfApproval)) {
-			continue
-		}
-		if slices.Contains(reached, as.User) {
-			continue
-		}
-		reached = append(reached, as.User)
-		if notify {
-			t.effect(Effect{Kind: EffectNotifyEscalation, Step: cur.ID, Round: cur.Round, User: as.User, Note: as.OnBehalfOf})
-			continue
-		}
-		cur.Assignees = append(cur.Assignees, Assignment{User: as.User, OnBehalfOf: as.OnBehalfOf, Escalation: true, AskedAt: t.now})
-		t.effect(Effect{Kind: EffectAskReviewer, Step: cur.ID, Round: cur.Round, User: as.User})
-	}
-	e := Event{Action: ActionEscalate, Step: cur.ID, Target: strings.Join(reached, ",")}
-	if notify {
-		e.Reason = EscalationNotified
-	}
-	t.event(e)
-	t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: string(ActionEscalate)})
-	t.effect(Effect{Kind: EffectRequesterStatus})
-	return nil
-}
-
-// EscalationNotified is the Reason of an escalation history entry whose
-// Target people were told rather than added as reviewers.
-const EscalationNotified = "notified"
-
 // enterFrom enters the first step at or after i whose condition holds,
 // skipping the others, or finishes the workflow when none is left.
 func (t *tx) enterFrom(i int) error {
@@ -527,29 +469,45 @@ func (t *tx) enterFrom(i int) error {
 
 // enterStep asks step i's reviewers, in a new round.
 func (t *tx) enterStep(i int) error {
-	def := t.w.Steps[i]
-	who, err := assignees(t.w, def, t.in.Requester, t.people)
+	who, err := assignees(t.w, t.w.Steps[i], t.in.Requester, t.people)
 	if err != nil {
 		return err
 	}
+	round := make([]Assignment, len(who))
+	for j, a := range who {
+		round[j] = Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf}
+	}
+	t.startRound(i, round)
+	return nil
+}
+
+// startRound makes step i the step in play, in a new round that asks who.
+// Its approvals count the step's own seats: not the escalation contacts
+// among who, who are asked on top.
+func (t *tx) startRound(i int, who []Assignment) {
+	def := t.w.Steps[i]
 	run := &t.in.Steps[i]
 	run.Status = StepActive
 	run.Round++
 	run.Assignees = nil
+	seats := 0
 	for _, a := range who {
-		run.Assignees = append(run.Assignees, Assignment{User: a.User, OnBehalfOf: a.OnBehalfOf, AskedAt: t.now})
+		t.ask(run, def, a)
+		if !a.Escalation {
+			seats++
+		}
 	}
 	run.Needed = 1
 	if def.Type == StepApproval {
-		run.Needed = def.Approvals.Needed(len(who))
+		run.Needed = def.Approvals.Needed(max(seats, 1))
 	}
 	run.StartedAt, run.EndedAt, run.DueAt, run.NextNudgeAt, run.Escalated = &t.now, nil, nil, nil, false
 	if def.SLA > 0 {
-		due := t.p.WorkingHours.Add(t.now, time.Duration(def.SLA))
+		due := t.p.WorkingHours.After(t.now, def.SLA, def.SLAUnit)
 		run.DueAt = &due
 	}
 	if def.Remind > 0 {
-		next := t.p.WorkingHours.Add(t.now, time.Duration(def.Remind))
+		next := t.p.WorkingHours.After(t.now, def.Remind, def.RemindUnit)
 		run.NextNudgeAt = &next
 	}
 	t.in.Current = i
@@ -558,7 +516,6 @@ func (t *tx) enterStep(i int) error {
 	for _, a := range run.Assignees {
 		t.effect(Effect{Kind: EffectAskReviewer, Step: def.ID, Round: run.Round, User: a.User})
 	}
-	return nil
 }
 
 // finish ends the workflow: approved when it had approval steps, done when
@@ -597,7 +554,7 @@ func assignees(w *Workflow, def *Step, requester string, people People) ([]Assig
 		out = append(out, a)
 	}
 	if len(out) == 0 {
-		return nil, &NoReviewersError{Workflow: w.ID, Step: def.ID, SelfOnly: self}
+		return nil, &NoReviewersError{Workflow: w.ID, Step: def.ID, SelfOnly: self, Reviewers: def.Reviewers}
 	}
 	return out, nil
 }

@@ -30,7 +30,7 @@ func testProcess(t *testing.T) *Process {
 				ID: "purchase", Command: "purchase", Form: form,
 				Steps: []*Step{
 					{ID: "manager", Type: StepApproval, Reviewers: []Reviewer{{Kind: ReviewerManager}}, Approvals: Approvals{N: 1},
-						SLA: Duration(24 * time.Hour), Remind: Duration(4 * time.Hour), EscalateTo: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}},
+						SLA: Duration(24 * time.Hour), SLAUnit: UnitDay, Remind: Duration(4 * time.Hour), RemindUnit: UnitHour, EscalateTo: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}},
 					{ID: "finance", Type: StepApproval, When: "amount >= 1000", Condition: cond,
 						Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Approvals: Approvals{N: 1}},
 				},
@@ -323,6 +323,70 @@ func TestChangesThenResubmit(t *testing.T) {
 	}
 }
 
+// TestResubmitGoesBackToWhoHeldTheStep: a resubmission is asked of whoever
+// held the step when changes were asked, not of the reviewers the step
+// names: the deputy a manager handed it to, the stand-in of an away
+// manager, the escalation contacts who were added.
+func TestResubmitGoesBackToWhoHeldTheStep(t *testing.T) {
+	t.Parallel()
+	away := defaultPeople
+	away.StandIns = map[string]Assignee{"UMGR": {User: "USTAND", OnBehalfOf: "UMGR"}}
+	tests := []struct {
+		name   string
+		before []Command // then changes are asked by asker
+		people People
+		asker  string
+		asked  []string // who the resubmission asks
+		behalf string   // whom the first of them acts for
+	}{
+		{"the manager", nil, defaultPeople, "UMGR", []string{"UMGR"}, ""},
+		{"the deputy the manager reassigned it to",
+			[]Command{{Action: ActionReassign, Actor: "UMGR", Step: "manager", To: "UDEP"}},
+			defaultPeople, "UDEP", []string{"UDEP"}, ""},
+		{"the stand-in of an away manager",
+			[]Command{{Action: ActionNudge}},
+			away, "USTAND", []string{"USTAND"}, "UMGR"},
+		{"the manager and the escalation contacts",
+			[]Command{{Action: ActionEscalate}},
+			defaultPeople, "UFIN1", []string{"UMGR", "UFIN1", "UFIN2"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := testProcess(t)
+			in := start(t, p, "5000")
+			at := t0.Add(25 * time.Hour) // past the first reminder and the SLA
+			for _, cmd := range append(tt.before, Command{Action: ActionRequestChanges, Actor: tt.asker, Step: "manager", Reason: "which model?"}) {
+				tr, err := Apply(p, p.Workflows[0], in, cmd, at, tt.people)
+				if err != nil {
+					t.Fatalf("%s by %q: %v", cmd.Action, cmd.Actor, err)
+				}
+				in = tr.Instance
+			}
+			tr, err := Apply(p, p.Workflows[0], in, Command{Action: ActionResubmit, Actor: "UANN"}, at.Add(time.Hour), defaultPeople)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var asked []string
+			for _, e := range tr.Effects {
+				if e.Kind == EffectAskReviewer {
+					asked = append(asked, e.User)
+				}
+			}
+			if diff := cmp.Diff(tt.asked, asked); diff != "" {
+				t.Errorf("the resubmission asks (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.asked, tr.Instance.Waiting); diff != "" {
+				t.Errorf("waiting (-want +got):\n%s", diff)
+			}
+			run := tr.Instance.CurrentStep()
+			if a := run.Assignees[0]; a.OnBehalfOf != tt.behalf || run.Round != 2 || run.Needed != 1 {
+				t.Errorf("round %d needs %d, %s on behalf of %q; want round 2 needing 1, on behalf of %q", run.Round, run.Needed, a.User, a.OnBehalfOf, tt.behalf)
+			}
+		})
+	}
+}
+
 func TestReassign(t *testing.T) {
 	t.Parallel()
 	p := testProcess(t)
@@ -374,6 +438,7 @@ func TestEscalateOnce(t *testing.T) {
 		{EffectAskReviewer, "manager", "UFIN2", ""},
 		{EffectNotifyRequester, "manager", "", "escalated"},
 		{EffectRequesterStatus, "", "", ""},
+		{EffectUpdateReviews, "manager", "", ""},
 	}
 	if diff := cmp.Diff(want, effectKeys(tr.Effects)); diff != "" {
 		t.Errorf("effects (-want +got):\n%s", diff)
@@ -408,6 +473,7 @@ func TestEscalateNotify(t *testing.T) {
 				{EffectNotifyEscalation, "manager", "UFIN2", ""},
 				{EffectNotifyRequester, "manager", "", "escalated"},
 				{EffectRequesterStatus, "", "", ""},
+				{EffectUpdateReviews, "manager", "", ""},
 			}, "UFIN1,UFIN2"},
 		{"a contact who is away: their stand-in is told for them",
 			[]Assignee{{User: "UDEL", OnBehalfOf: "UFIN1"}},
@@ -415,12 +481,15 @@ func TestEscalateNotify(t *testing.T) {
 				{EffectNotifyEscalation, "manager", "UDEL", "UFIN1"},
 				{EffectNotifyRequester, "manager", "", "escalated"},
 				{EffectRequesterStatus, "", "", ""},
+				{EffectUpdateReviews, "manager", "", ""},
 			}, "UDEL"},
+		// Nobody is left to tell: the step is overdue, not escalated.
 		{"the requester and those asked already are not told again",
 			[]Assignee{{User: "UANN"}, {User: "UMGR"}},
 			[]effectKey{
-				{EffectNotifyRequester, "manager", "", "escalated"},
+				{EffectNotifyRequester, "manager", "", NoteOverdue},
 				{EffectRequesterStatus, "", "", ""},
+				{EffectUpdateReviews, "manager", "", ""},
 			}, ""},
 	}
 	for _, tt := range tests {
@@ -447,8 +516,8 @@ func TestEscalateNotify(t *testing.T) {
 			if diff := cmp.Diff([]string{"UMGR"}, got.Waiting); diff != "" {
 				t.Errorf("waiting (-want +got):\n%s", diff)
 			}
-			if n := len(got.Steps[0].Assignees); n != 1 || !got.Steps[0].Escalated || got.DueAt != nil {
-				t.Errorf("%d assignees, escalated %v, due %v; want the manager alone, the step marked, nothing more due", n, got.Steps[0].Escalated, got.DueAt)
+			if n := len(got.Steps[0].Assignees); n != 1 || got.Steps[0].Escalated != (tt.target != "") || got.DueAt != nil {
+				t.Errorf("%d assignees, escalated %v, due %v; want the manager alone, escalated %v, nothing more due", n, got.Steps[0].Escalated, got.DueAt, tt.target != "")
 			}
 			for _, c := range tt.contact {
 				if c.User == "UMGR" {
@@ -517,7 +586,7 @@ func TestWorkingHoursAdd(t *testing.T) {
 		{"2026-11-28 12:00", time.Hour, "2026-11-30 10:00"},        // starting on Saturday
 		{"2026-11-23 07:00", 9 * time.Hour, "2026-11-23 18:00"},    // before opening
 		{"2026-12-24 17:00", 2 * time.Hour, "2026-12-28 10:00"},    // Christmas Day is a holiday
-		{"2026-11-23 10:00", 24 * time.Hour, "2026-11-25 16:00"},   // 1d of SLA is 24 working hours
+		{"2026-11-23 10:00", 24 * time.Hour, "2026-11-25 16:00"},   // 24 working hours (1d is a working day: see After)
 		{"2026-10-23 17:00", 2 * time.Hour, "2026-10-26 10:00"},    // across the end of summer time
 		{"2026-11-23 18:00", 30 * time.Minute, "2026-11-24 09:30"}, // at closing time
 	}

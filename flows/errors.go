@@ -40,7 +40,8 @@ var (
 // flow author what to fix.
 type NoReviewersError struct {
 	Workflow, Step string
-	SelfOnly       bool // the requester was the only reviewer
+	SelfOnly       bool       // the requester was the only reviewer
+	Reviewers      []Reviewer // the step's reviewers, as written
 }
 
 func (e *NoReviewersError) Error() string {
@@ -52,3 +53,61 @@ func (e *NoReviewersError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrNoReviewers) hold.
 func (e *NoReviewersError) Unwrap() error { return ErrNoReviewers }
+
+// UnknownReviewerError is a reviewer reference that names nobody Handoff
+// can find: a Slack user group that does not exist, a role the process
+// does not have. Trying again does not help until someone changes the flow
+// file or creates the group.
+type UnknownReviewerError struct {
+	Reviewer Reviewer
+	Why      string // for people: "Slack has no user group @it-admins"
+}
+
+func (e *UnknownReviewerError) Error() string { return e.Why }
+
+// CannotStart reports whether err, from starting a workflow, comes from
+// what the flow files say or whom they name, not from the store or Slack
+// being unavailable: the same start will fail again until someone changes
+// the flow or the people.
+func CannotStart(err error) bool {
+	var nr *NoReviewersError
+	var ur *UnknownReviewerError
+	return errors.As(err, &nr) || errors.As(err, &ur) || errors.Is(err, ErrNotFound)
+}
+
+// Explain says for people why starting a workflow failed with err:
+// "nobody is in @it-admins". It is for errors CannotStart accepts; others
+// get a general sentence.
+func Explain(err error) string {
+	var nr *NoReviewersError
+	var ur *UnknownReviewerError
+	switch {
+	case errors.As(err, &nr):
+		return nr.explain()
+	case errors.As(err, &ur):
+		return ur.Why
+	case errors.Is(err, ErrNotFound):
+		return "its definition is no longer in the flow files"
+	}
+	return "something went wrong that Handoff could not recover from"
+}
+
+func (e *NoReviewersError) explain() string {
+	if e.SelfOnly {
+		return "the requester is the only reviewer of its step " + e.Step
+	}
+	if len(e.Reviewers) == 1 {
+		r := e.Reviewers[0]
+		switch r.Kind {
+		case ReviewerGroup:
+			return "nobody is in @" + r.Name
+		case ReviewerRole:
+			return "nobody has the role " + r.Name
+		case ReviewerManager:
+			return "the requester has no manager in the directory file"
+		case ReviewerField:
+			return "nobody was picked in the field " + r.Name
+		}
+	}
+	return "its step " + e.Step + " has nobody to review it"
+}

@@ -88,6 +88,10 @@ type Instance struct {
 	// ReviewKey and StatusKey), so that later changes edit them in place.
 	// Only the dispatcher writes them.
 	Messages map[string]MessageRef `bson:"messages,omitempty" json:"messages,omitempty"`
+
+	// Failures are what Handoff had to do for this instance and could not
+	// (see RecordFailure), in the order they happened.
+	Failures []Failure `bson:"failures,omitempty" json:"failures,omitempty"`
 }
 
 // CurrentStep returns the step in play, or nil when the instance has ended.
@@ -131,6 +135,7 @@ func (in *Instance) Clone() *Instance {
 	c.Waiting = slices.Clone(in.Waiting)
 	c.Outbox = cloneMap(in.Outbox)
 	c.Messages = cloneMap(in.Messages)
+	c.Failures = slices.Clone(in.Failures)
 	return &c
 }
 
@@ -160,7 +165,7 @@ type StepRun struct {
 	DueAt       *time.Time `bson:"due_at,omitempty" json:"due_at,omitzero"`
 	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty" json:"next_nudge_at,omitzero"`
 	EndedAt     *time.Time `bson:"ended_at,omitempty" json:"ended_at,omitzero"`
-	Escalated   bool       `bson:"escalated,omitempty" json:"escalated,omitempty"`
+	Escalated   bool       `bson:"escalated,omitempty" json:"escalated,omitempty"` // someone was added or told when the round passed its SLA (see Instance.EscalatedTo)
 }
 
 // Approvals counts the approvals the step has.
@@ -216,6 +221,11 @@ type Assignment struct {
 	DecidedAt  *time.Time `bson:"decided_at,omitempty" json:"decided_at,omitzero"`
 	Reason     string     `bson:"reason,omitempty" json:"reason,omitempty"`
 	AskedAt    time.Time  `bson:"asked_at" json:"asked_at"`
+
+	// NextNudgeAt is when this assignee is reminded next, on the step's
+	// remind_every grid counted from their own AskedAt. Nil on assignments
+	// saved before it was kept: the step's NextNudgeAt stands for it.
+	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty" json:"next_nudge_at,omitzero"`
 }
 
 // Action names what happened in a history entry and what a command asks.

@@ -23,6 +23,9 @@ type Problem struct {
 	File         string
 	Line, Column int // 1-based; 0 when unknown
 	Msg          string
+	// Err is the error behind Msg when there is one: a *PathError when the
+	// path given to Load or LoadDirectory cannot be used at all.
+	Err error
 }
 
 // String formats the problem as "file:line:col: message", leaving out what
@@ -57,6 +60,47 @@ func (ps Problems) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the errors behind the problems, so that errors.As finds a
+// *PathError in what Load and LoadDirectory return.
+func (ps Problems) Unwrap() []error {
+	var errs []error
+	for _, p := range ps {
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+		}
+	}
+	return errs
+}
+
+// ErrNoFlowFiles says that the directory given to Load holds no *.yml or
+// *.yaml file.
+var ErrNoFlowFiles = errors.New("no *.yml or *.yaml files in this directory")
+
+// ErrIsDirectory says that a path which must name a file names a directory.
+var ErrIsDirectory = errors.New("is a directory, not a file")
+
+// PathError is the problem of a path given to Load or LoadDirectory that
+// cannot be used at all: it does not exist, cannot be read, is a directory
+// where a file is wanted (ErrIsDirectory), or is a directory without flow
+// files (ErrNoFlowFiles). It is the Err of the one Problem reported then,
+// so `handoff check` prints it as any other problem, while a caller that
+// knows where the path came from (a setting, a flag) finds it with
+// errors.As and says what to set instead.
+type PathError struct {
+	Path string
+	Err  error // errors.Is: fs.ErrNotExist, fs.ErrPermission, ErrIsDirectory, ErrNoFlowFiles
+}
+
+func (e *PathError) Error() string { return e.Path + ": " + describeFSError(e.Err) }
+
+// Unwrap returns the cause, for errors.Is.
+func (e *PathError) Unwrap() error { return e.Err }
+
+// pathProblems is the *Problems of a path that cannot be used at all.
+func pathProblems(path string, err error) *Problems {
+	return &Problems{{File: path, Msg: describeFSError(err), Err: &PathError{Path: path, Err: err}}}
+}
+
 func (ps Problems) sort() {
 	slices.SortStableFunc(ps, func(a, b Problem) int {
 		if c := strings.Compare(a.File, b.File); c != 0 {
@@ -76,7 +120,8 @@ const maxFileSize = 1 << 20
 // Load reads one process file, or every *.yml/*.yaml file of a directory
 // (not recursive; dot files, as editors leave them, are skipped), and
 // returns the processes sorted by name. Every problem in every file is
-// reported at once: the error is a *Problems.
+// reported at once: the error is a *Problems. A path that cannot be used at
+// all is one problem whose Err is a *PathError.
 //
 // Beyond each file's own checks, Load holds the names that are global: two
 // processes may not share a name, and no two workflows, in any files, may
@@ -84,7 +129,7 @@ const maxFileSize = 1 << 20
 func Load(path string) ([]*Process, error) {
 	files, err := flowFiles(path)
 	if err != nil {
-		return nil, &Problems{{File: path, Msg: describeFSError(err)}}
+		return nil, pathProblems(path, err)
 	}
 	var (
 		probs Problems
@@ -135,7 +180,7 @@ func flowFiles(path string) ([]string, error) {
 		files = append(files, filepath.Join(path, name))
 	}
 	if len(files) == 0 {
-		return nil, errors.New("no *.yml or *.yaml files in this directory")
+		return nil, ErrNoFlowFiles
 	}
 	return files, nil
 }
@@ -146,6 +191,9 @@ func readFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, ErrIsDirectory
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, err
@@ -1099,10 +1147,10 @@ func (d *decoder) step(n *yaml.Node, p *Process, w *Workflow) *Step {
 		d.approvals(v, s, p)
 	}
 	if v := o.get("sla"); v != nil {
-		s.SLA = d.duration(v, "sla")
+		s.SLA, s.SLAUnit = d.duration(v, "sla")
 	}
 	if v := o.get("remind_every"); v != nil {
-		s.Remind = d.duration(v, "remind_every")
+		s.Remind, s.RemindUnit = d.duration(v, "remind_every")
 	}
 	if v := o.get("escalate_to"); v != nil {
 		s.EscalateTo = d.reviewers(v, "escalate_to", p, w)
@@ -1204,17 +1252,17 @@ func joinReviewers(rs []Reviewer) string {
 	return strings.Join(out, ", ")
 }
 
-func (d *decoder) duration(v *yaml.Node, key string) Duration {
+func (d *decoder) duration(v *yaml.Node, key string) (Duration, Unit) {
 	s, ok := d.text(v, key)
 	if !ok {
-		return 0
+		return 0, 0
 	}
-	dur, err := ParseDuration(s)
+	dur, u, err := ParseDurationUnit(s)
 	if err != nil {
 		d.errorf(v, "%s: %v", key, err)
-		return 0
+		return 0, 0
 	}
-	return dur
+	return dur, u
 }
 
 // reviewers decodes reviewer references and checks that each names

@@ -1,6 +1,8 @@
 package flows
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -698,18 +700,18 @@ func TestParseProcurement(t *testing.T) {
 			},
 			Steps: []*Step{
 				{ID: "manager", Title: "Manager approval", Type: StepApproval, Reviewers: []Reviewer{{Kind: ReviewerManager}},
-					Approvals: Approvals{N: 1}, SLA: Duration(24 * 3600e9), Remind: Duration(4 * 3600e9),
+					Approvals: Approvals{N: 1}, SLA: Duration(24 * 3600e9), Remind: Duration(4 * 3600e9), SLAUnit: UnitDay, RemindUnit: UnitHour,
 					EscalateTo: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Line: 27},
 				{ID: "finance", Title: "Finance approval", Type: StepApproval, When: "amount >= 1000",
 					Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Approvals: Approvals{N: 1},
-					SLA: Duration(2 * 24 * 3600e9), Line: 33},
+					SLA: Duration(2 * 24 * 3600e9), SLAUnit: UnitDay, Line: 33},
 			},
 			OnApproved: []Handoff{{Start: "purchase_order"}},
 		}, {
 			ID: "purchase_order", Title: "Raise the purchase order",
 			Steps: []*Step{{ID: "raise_po", Title: "Place the order", Type: StepTask,
 				Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "procurement"}}, Approvals: Approvals{N: 1},
-				SLA: Duration(24 * 3600e9), Line: 43}},
+				SLA: Duration(24 * 3600e9), SLAUnit: UnitDay, Line: 43}},
 		}},
 	}
 	opts := cmp.Options{
@@ -828,3 +830,48 @@ func TestClosest(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadPathError: a path that cannot be used at all comes out of the
+// problems as a *PathError, so that the caller can name the setting that
+// gave it, while check still prints it as one problem.
+func TestLoadPathError(t *testing.T) {
+	t.Parallel()
+	empty := t.TempDir()
+	tests := []struct {
+		name    string
+		load    func(string) error
+		path    string
+		wantIs  error
+		wantMsg string
+	}{
+		{"missing flows", loadErr, "testdata/nothing-here", fs.ErrNotExist, "testdata/nothing-here: no such file or directory"},
+		{"flows without files", loadErr, empty, ErrNoFlowFiles, empty + ": no *.yml or *.yaml files in this directory"},
+		{"missing directory file", loadDirErr, "testdata/nobody.yml", fs.ErrNotExist, "testdata/nobody.yml: no such file or directory"},
+		{"directory file is a directory", loadDirErr, empty, ErrIsDirectory, empty + ": is a directory, not a file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.load(tt.path)
+			var pe *PathError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v holds no *PathError", err)
+			}
+			if pe.Path != tt.path || !errors.Is(pe, tt.wantIs) {
+				t.Errorf("PathError = {%q, %v}, want {%q, %v}", pe.Path, pe.Err, tt.path, tt.wantIs)
+			}
+			if err.Error() != tt.wantMsg {
+				t.Errorf("error = %q, want %q", err, tt.wantMsg)
+			}
+		})
+	}
+	// A problem inside a file is no PathError.
+	_, err := Load("testdata/broken.yml")
+	var pe *PathError
+	if errors.As(err, &pe) {
+		t.Errorf("Load(broken.yml) holds a PathError: %v", pe)
+	}
+}
+
+func loadErr(path string) error    { _, err := Load(path); return err }
+func loadDirErr(path string) error { _, err := LoadDirectory(path); return err }

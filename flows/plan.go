@@ -29,6 +29,9 @@ type Route struct {
 	// Handoffs are the workflows started when this one ends, each with its
 	// own route.
 	Handoffs []RouteHandoff
+	// At, when set, is an example submission time: WriteText shows each
+	// step's deadline as if the step started then.
+	At time.Time
 }
 
 // RouteStep is one step of a route.
@@ -232,7 +235,7 @@ func (r *Route) OK() bool {
 // flow file uses.
 func (r *Route) WriteText(w io.Writer) error {
 	pw := &planWriter{w: w}
-	r.write(pw, "", true)
+	r.write(pw, "", true, r.At)
 	return pw.err
 }
 
@@ -247,7 +250,7 @@ func (pw *planWriter) printf(format string, args ...any) {
 	}
 }
 
-func (r *Route) write(pw *planWriter, indent string, top bool) {
+func (r *Route) write(pw *planWriter, indent string, top bool, at time.Time) {
 	wf := r.Workflow
 	start := "started by handoff"
 	if wf.Command != "" {
@@ -263,14 +266,17 @@ func (r *Route) write(pw *planWriter, indent string, top bool) {
 			r.writeInvalid(pw)
 			return
 		}
+		if !at.IsZero() {
+			pw.printf("deadlines as if each step started %s\n", at.In(r.location()).Format("Mon 2 Jan 2006 15:04 MST"))
+		}
 		r.writeValues(pw)
 	}
 	for i, s := range r.Steps {
-		r.writeStep(pw, indent, i+1, s)
+		r.writeStep(pw, indent, i+1, s, at)
 	}
 	for _, h := range r.Handoffs {
 		pw.printf("\n%swhen %s, hands off to %s:\n", indent, h.On, h.Route.Workflow.ID)
-		h.Route.write(pw, indent+"    ", false)
+		h.Route.write(pw, indent+"    ", false, at)
 	}
 	if !top {
 		return
@@ -312,7 +318,7 @@ func (r *Route) writeValues(pw *planWriter) {
 	pw.printf("%s\n", b.String())
 }
 
-func (r *Route) writeStep(pw *planWriter, indent string, n int, s RouteStep) {
+func (r *Route) writeStep(pw *planWriter, indent string, n int, s RouteStep, at time.Time) {
 	def := s.Step
 	kind := ""
 	if def.Type == StepTask {
@@ -343,16 +349,18 @@ func (r *Route) writeStep(pw *planWriter, indent string, n int, s RouteStep) {
 	if def.Type == StepApproval {
 		pw.printf("%sapprovals:  %s\n", in, describeApprovals(def.Approvals, s))
 	}
+	wh := r.Process.WorkingHours
 	sla := "none"
 	if def.SLA > 0 {
-		sla = def.SLA.String()
-		if r.Process.WorkingHours != nil {
-			sla += " of working time"
+		sla = describeSpan(def.SLA, def.SLAUnit, wh)
+		if !at.IsZero() {
+			due := wh.After(at, def.SLA, def.SLAUnit).In(r.location())
+			sla = "due after " + sla + ": " + due.Format("Mon 2 Jan 15:04")
 		}
 	}
 	pw.printf("%ssla:        %s\n", in, sla)
 	if def.Remind > 0 {
-		pw.printf("%sreminders:  every %s while waiting\n", in, def.Remind)
+		pw.printf("%sreminders:  every %s while waiting\n", in, describeSpan(def.Remind, def.RemindUnit, wh))
 	}
 	if len(def.EscalateTo) > 0 {
 		how := "added as reviewers"
@@ -364,6 +372,44 @@ func (r *Route) writeStep(pw *planWriter, indent string, n int, s RouteStep) {
 	if s.Problem != "" {
 		pw.printf("%s!! %s\n", in, s.Problem)
 	}
+}
+
+// location is where the route's times are shown: the working hours'
+// timezone, or UTC.
+func (r *Route) location() *time.Location {
+	if wh := r.Process.WorkingHours; wh != nil && wh.Location != nil {
+		return wh.Location
+	}
+	return time.UTC
+}
+
+// spanNames are the units of working time, one and many.
+var spanNames = map[Unit][2]string{
+	UnitSecond: {"working second", "working seconds"},
+	UnitMinute: {"working minute", "working minutes"},
+	UnitHour:   {"working hour", "working hours"},
+	UnitDay:    {"working day", "working days"},
+	UnitWeek:   {"working week", "working weeks"},
+}
+
+// describeSpan says how long d, written in u, runs: as written without
+// working hours ("2d"); in working days or working time with them ("2
+// working days", "4 working hours"), as WorkingHours.After counts it.
+func describeSpan(d Duration, u Unit, wh *WorkingHours) string {
+	names, ok := spanNames[u]
+	switch {
+	case wh == nil:
+		return d.String()
+	case !ok:
+		return d.String() + " of working time"
+	}
+	n := int(d.In(u))
+	s := fmt.Sprintf("%d %s", n, plural(n, names[0], names[1]))
+	if u == UnitWeek {
+		days := n * max(wh.daysPerWeek(), 1)
+		s += fmt.Sprintf(" (%d %s)", days, plural(days, "working day", "working days"))
+	}
+	return s
 }
 
 func describeResolved(rs []Resolved) string {

@@ -319,8 +319,10 @@ func seed(t *testing.T, n int, since time.Time) ([]*flows.Instance, *expected) {
 		}
 		// Some purchases go back for changes once, a few twice; in some
 		// the manager first hands the round to a deputy, who sends it
-		// back: the deputy's response counts from the handover.
+		// back: the deputy's response counts from the handover, and the
+		// deputy holds the step from then on, resubmissions included.
 		roundStart := at
+		holder := manager
 		rounds := 0
 		if i%7 == 4 {
 			rounds = 1
@@ -332,38 +334,37 @@ func seed(t *testing.T, n int, since time.Time) ([]*flows.Instance, *expected) {
 			w.kinds["purchase sent back"]++
 			key := "procurement/purchase/manager"
 			dc := time.Duration(2+(i*13+r)%61) * time.Hour
-			decider := manager
-			if i%5 == 4 {
+			if i%5 == 4 && holder == manager {
 				w.kinds["purchase handed to a deputy, then sent back"]++
-				decider = "UDEP"
+				holder = "UDEP"
 				handed := roundStart.Add(time.Hour)
-				in = s.apply(in, wf, flows.Command{Action: flows.ActionReassign, Actor: manager, Step: "manager", To: decider}, handed, pp)
+				in = s.apply(in, wf, flows.Command{Action: flows.ActionReassign, Actor: manager, Step: "manager", To: holder}, handed, pp)
 				if inWindow {
 					w.response[manager] = append(w.response[manager], time.Hour)
-					w.response[decider] = append(w.response[decider], dc-time.Hour)
+					w.response[holder] = append(w.response[holder], dc-time.Hour)
 				}
 				// The round counts; the responses are counted above.
 				s.stepOutcome(inWindow, key, dc, day, []string{}, roundStart)
 			} else {
-				s.stepOutcome(inWindow, key, dc, day, []string{manager}, roundStart)
+				s.stepOutcome(inWindow, key, dc, day, []string{holder}, roundStart)
 			}
-			in = s.apply(in, wf, flows.Command{Action: flows.ActionRequestChanges, Actor: decider, Step: "manager", Reason: "a quote, please"}, roundStart.Add(dc), pp)
+			in = s.apply(in, wf, flows.Command{Action: flows.ActionRequestChanges, Actor: holder, Step: "manager", Reason: "a quote, please"}, roundStart.Add(dc), pp)
 			roundStart = roundStart.Add(dc + 30*time.Minute)
 			in = s.apply(in, wf, flows.Command{Action: flows.ActionResubmit, Actor: requester}, roundStart, pp)
 		}
 		if openAtManager {
 			s.stepOutcome(inWindow, "procurement/purchase/manager", 0, day, nil, roundStart)
-			s.waitOn("procurement", roundStart, day, manager)
+			s.waitOn("procurement", roundStart, day, holder)
 			openCase(roundStart, day)
 			continue
 		}
-		cmd := flows.Command{Action: flows.ActionApprove, Actor: manager, Step: "manager"}
+		cmd := flows.Command{Action: flows.ActionApprove, Actor: holder, Step: "manager"}
 		if reject {
-			cmd = flows.Command{Action: flows.ActionReject, Actor: manager, Step: "manager", Reason: "=HYPERLINK(\"http://evil\")"}
+			cmd = flows.Command{Action: flows.ActionReject, Actor: holder, Step: "manager", Reason: "=HYPERLINK(\"http://evil\")"}
 		}
 		end := roundStart.Add(dm)
 		in = s.apply(in, wf, cmd, end, pp)
-		s.stepOutcome(inWindow, "procurement/purchase/manager", dm, day, []string{manager}, roundStart)
+		s.stepOutcome(inWindow, "procurement/purchase/manager", dm, day, []string{holder}, roundStart)
 		if reject {
 			if inWindow {
 				w.wfRejected["procurement/purchase"]++

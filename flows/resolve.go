@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 )
@@ -50,7 +49,7 @@ func resolveReviewer(ctx context.Context, p *Process, r Reviewer, requester stri
 	switch r.Kind {
 	case ReviewerManager:
 		if dir == nil {
-			return nil, errors.New("no directory to look up managers in")
+			return nil, &UnknownReviewerError{Reviewer: r, Why: "there is no directory file to look up managers in"}
 		}
 		m, err := dir.Manager(ctx, requester)
 		if err != nil {
@@ -69,12 +68,12 @@ func resolveReviewer(ctx context.Context, p *Process, r Reviewer, requester stri
 	case ReviewerRole:
 		members, ok := p.Roles[r.Name]
 		if !ok {
-			return nil, fmt.Errorf("process %s has no role %s", p.Name, r.Name)
+			return nil, &UnknownReviewerError{Reviewer: r, Why: "the process " + p.Name + " has no role " + r.Name}
 		}
 		return members, nil
 	case ReviewerGroup:
 		if dir == nil {
-			return nil, errors.New("no directory to look up user groups in")
+			return nil, &UnknownReviewerError{Reviewer: r, Why: "there is no Slack directory to look up user groups in"}
 		}
 		return dir.GroupMembers(ctx, r.Name)
 	case ReviewerUser:

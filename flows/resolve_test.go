@@ -74,7 +74,7 @@ func TestResolveReviewers(t *testing.T) {
 		{"the requester is kept", refs("user:U0ANN", "manager"), "U0ANN", v, []string{"U0ANN", "U0BOB"}, ""},
 		{"group fails", refs("role:finance", "group:broken"), "U0ANN", v, nil, "resolving group:broken: slack: ratelimited"},
 		{"manager fails", refs("manager"), "U0ERR", v, nil, "resolving manager: slack: ratelimited"},
-		{"unknown role", refs("role:legal"), "U0ANN", v, nil, "resolving role:legal: process p has no role legal"},
+		{"unknown role", refs("role:legal"), "U0ANN", v, nil, "resolving role:legal: the process p has no role legal"},
 		{"field holding a non-id", refs("field:item"), "U0ANN", v, nil, `resolving field:item: "Laptop" is not a user id`},
 	}
 	for _, tt := range tests {

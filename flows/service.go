@@ -123,6 +123,27 @@ func (s *Service) start(ctx context.Context, p *Process, w *Workflow, req StartR
 // ErrClosed, ...) it returns the instance as loaded with the error, so that
 // the caller can explain the refusal ("already approved by Ann").
 func (s *Service) Act(ctx context.Context, id string, cmd Command) (*Instance, error) {
+	return s.transact(ctx, id, string(cmd.Action), func(p *Process, w *Workflow, in *Instance, now time.Time) (*Transition, error) {
+		people, err := s.people(ctx, p, w, in.Requester, valuesFor(in, cmd), now, standIns(in, cmd))
+		if err != nil {
+			return nil, err
+		}
+		return Apply(p, w, in, cmd, now, people)
+	})
+}
+
+// RecordFailure records f on instance id (see the function RecordFailure).
+// It returns ErrRecorded, with the instance, when f was recorded already.
+func (s *Service) RecordFailure(ctx context.Context, id string, f Failure) (*Instance, error) {
+	return s.transact(ctx, id, "recording the failure of "+f.Effect, func(p *Process, w *Workflow, in *Instance, now time.Time) (*Transition, error) {
+		return RecordFailure(p, w, in, f, now)
+	})
+}
+
+// transact loads instance id and its definition, computes a transition
+// with next and saves it, again on what is stored when another save came
+// first. An error of next is returned with the instance as loaded.
+func (s *Service) transact(ctx context.Context, id, what string, next func(*Process, *Workflow, *Instance, time.Time) (*Transition, error)) (*Instance, error) {
 	for range maxAttempts {
 		in, err := s.store.Instance(ctx, id)
 		if err != nil {
@@ -132,12 +153,7 @@ func (s *Service) Act(ctx context.Context, id string, cmd Command) (*Instance, e
 		if err != nil {
 			return in, err
 		}
-		now := s.clock.Now().UTC()
-		people, err := s.people(ctx, p, w, in.Requester, valuesFor(in, cmd), now, standIns(in, cmd))
-		if err != nil {
-			return in, err
-		}
-		t, err := Apply(p, w, in, cmd, now, people)
+		t, err := next(p, w, in, s.clock.Now().UTC())
 		if err != nil {
 			return in, err
 		}
@@ -146,11 +162,11 @@ func (s *Service) Act(ctx context.Context, id string, cmd Command) (*Instance, e
 			continue // someone else moved it: decide again on what they left
 		}
 		if err != nil {
-			return in, fmt.Errorf("saving %s of %s: %w", cmd.Action, id, err)
+			return in, fmt.Errorf("saving %s of %s: %w", what, id, err)
 		}
 		return t.Instance, nil
 	}
-	return nil, fmt.Errorf("%s on %s: gave up after %d conflicting saves: %w", cmd.Action, id, maxAttempts, ErrConflict)
+	return nil, fmt.Errorf("%s on %s: gave up after %d conflicting saves: %w", what, id, maxAttempts, ErrConflict)
 }
 
 // standIns names the people whose delegate a command may need besides the

@@ -248,8 +248,20 @@ func (c *checker) block(v any, ptr string) {
 		c.required(b, "text", ptr, c.plain(maxHeaderText))
 	case "actions":
 		c.required(b, "elements", ptr, func(v any, p string) {
+			// Slack refuses two elements of one block with the same
+			// action_id (invalid_blocks), whatever their values.
+			seen := map[string]bool{}
 			for i, e := range c.array(v, p, 1, maxActionsElements) {
-				c.element(e, fmt.Sprintf("%s/%d", p, i))
+				ep := fmt.Sprintf("%s/%d", p, i)
+				c.element(e, ep)
+				if m, ok := e.(map[string]any); ok {
+					if id, _ := m["action_id"].(string); id != "" {
+						if seen[id] {
+							c.fail(ep+"/action_id", "duplicate action_id %q in one block", id)
+						}
+						seen[id] = true
+					}
+				}
 			}
 		})
 	case "context":

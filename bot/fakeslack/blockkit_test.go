@@ -21,6 +21,15 @@ func buttonJSON(text, actionID string) string {
 	return fmt.Sprintf(`{"type":"button","text":{"type":"plain_text","text":%q},"action_id":%q,"value":"v"}`, text, actionID)
 }
 
+// buttonsJSON is n buttons, each with its own action id.
+func buttonsJSON(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = buttonJSON("A", fmt.Sprintf("a%d", i))
+	}
+	return "[" + strings.Join(items, ",") + "]"
+}
+
 func repeatJSON(item string, n int) string {
 	items := make([]string, n)
 	for i := range items {
@@ -57,8 +66,10 @@ func TestMessageBlockLimits(t *testing.T) {
 		{"header 150", `[{"type":"header","text":{"type":"plain_text","text":"` + long(150) + `"}}]`, ""},
 		{"header 151", `[{"type":"header","text":{"type":"plain_text","text":"` + long(151) + `"}}]`, "must be less than 151 characters"},
 		{"header mrkdwn", `[{"type":"header","text":{"type":"mrkdwn","text":"*x*"}}]`, "must be plain_text"},
-		{"25 actions elements", `[{"type":"actions","elements":` + repeatJSON(buttonJSON("A", "a"), 25) + `}]`, ""},
-		{"26 actions elements", `[{"type":"actions","elements":` + repeatJSON(buttonJSON("A", "a"), 26) + `}]`, "no more than 25 items allowed [json-pointer:/blocks/0/elements]"},
+		{"25 actions elements", `[{"type":"actions","elements":` + buttonsJSON(25) + `}]`, ""},
+		{"26 actions elements", `[{"type":"actions","elements":` + buttonsJSON(26) + `}]`, "no more than 25 items allowed [json-pointer:/blocks/0/elements]"},
+		{"duplicate action_id in a block", `[{"type":"actions","elements":[` + buttonJSON("A", "start") + `,` + buttonJSON("B", "start") + `]}]`, `duplicate action_id "start" in one block [json-pointer:/blocks/0/elements/1/action_id]`},
+		{"one action_id in two blocks", `[{"type":"actions","elements":[` + buttonJSON("A", "start") + `]},{"type":"actions","elements":[` + buttonJSON("B", "start") + `]}]`, ""},
 		{"11 context elements", `[{"type":"context","elements":` + repeatJSON(`{"type":"mrkdwn","text":"c"}`, 11) + `}]`, "no more than 10 items"},
 		{"emoji on mrkdwn", `[{"type":"section","text":{"type":"mrkdwn","text":"x","emoji":true}}]`, "emoji is only allowed on plain_text"},
 		{"bad text type", `[{"type":"section","text":{"type":"markdown","text":"x"}}]`, "must be plain_text or mrkdwn"},

@@ -18,8 +18,38 @@ type Person struct {
 	About string `json:"about"`
 }
 
+// groups are the Slack user groups the stand-in knows, by handle, with
+// their members: every group the shipped example flows name
+// (flows/*.yml), so that each of their steps finds someone in the sandbox.
+// In a workspace the groups are Slack's own.
+var groups = map[string][]string{
+	"it-admins": {"U0IRIS", "U0IGOR"}, // onboarding's account creation
+}
+
+// Groups returns the handles of the user groups the sandbox's stand-in for
+// Slack knows, sorted; a flow step naming any other group finds nobody in
+// the sandbox.
+func Groups() []string {
+	return slices.Sorted(maps.Keys(groups))
+}
+
+// groupID is the stand-in's id of the group with handle, as Slack's
+// subteam ids look: "it-admins" is S0ITADMINS.
+func groupID(handle string) string {
+	return "S0" + strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= '0' && r <= '9':
+			return r
+		}
+		return -1
+	}, handle)
+}
+
 // people lists the users named in processes (roles, owners, user:
-// reviewers) and the directory, by name.
+// reviewers, the members of the groups they name) and the directory, by
+// name.
 func people(processes []*flows.Process, dir *flows.DirectoryFile) []Person {
 	about := map[string][]string{}
 	add := func(id, what string) {
@@ -44,8 +74,13 @@ func people(processes []*flows.Process, dir *flows.DirectoryFile) []Person {
 		for _, w := range p.Workflows {
 			for _, s := range w.Steps {
 				for _, r := range append(slices.Clone(s.Reviewers), s.EscalateTo...) {
-					if r.Kind == flows.ReviewerUser {
+					switch r.Kind {
+					case flows.ReviewerUser:
 						add(r.Name, s.Title+" in "+p.Title)
+					case flows.ReviewerGroup:
+						for _, u := range groups[r.Name] {
+							add(u, "@"+r.Name+" in "+p.Title)
+						}
 					}
 				}
 			}

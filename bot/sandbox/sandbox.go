@@ -57,16 +57,53 @@ type Config struct {
 	// wiring points it at the reminder jobs, so that what became due
 	// (nudges, escalations, the digest) is sent at once.
 	AfterAdvance func(ctx context.Context) error
-	Logger       *slog.Logger
+	// Commands are the command lines that read the sandbox's data while it
+	// runs (`handoff report` and the like, with its HANDOFF_DATA_DIR); the
+	// page lists them.
+	Commands []Command
+	// Downloads are files the page offers, made from the sandbox's data at
+	// the sandbox's clock: the command line reads the real one.
+	Downloads []Download
+	Logger    *slog.Logger
 	// Client sends the signed requests; a client with a timeout by default.
 	Client *http.Client
 }
+
+// Command is a command line that reads the sandbox's data.
+type Command struct {
+	Line  string `json:"line"`
+	About string `json:"about"`
+}
+
+// Download is a file the page offers, such as the report as CSV.
+type Download struct {
+	Name  string `json:"name"` // the file name, also its URL's last part: "report.csv"
+	Title string `json:"title"`
+	About string `json:"about"`
+	// Type is the Content-Type; text/plain files open in the browser,
+	// others are saved.
+	Type string `json:"-"`
+	// Write writes the file as of now, the sandbox's time.
+	Write func(ctx context.Context, w io.Writer, now time.Time) error `json:"-"`
+}
+
+// Data is what the page's Reports view shows: where the sandbox's data can
+// be read from, and the files made from it.
+type Data struct {
+	Commands  []Command  `json:"commands"`
+	Downloads []Download `json:"downloads"`
+}
+
+// downloadTimeout bounds making one download.
+const downloadTimeout = 30 * time.Second
 
 // Sandbox serves the page and relays what happens on it to the bot.
 type Sandbox struct {
 	cfg      Config
 	people   []Person
 	channels map[string]string // process channel id -> name shown
+	stopping chan struct{}     // closed by EndPolls
+	endOnce  sync.Once
 
 	mu       sync.Mutex
 	seq      int
@@ -80,7 +117,7 @@ type Sandbox struct {
 }
 
 // New returns a Sandbox and gives the stand-in the names of the people it
-// offers, so users.info answers with them.
+// offers, so users.info answers with them, and its user groups (Groups).
 func New(cfg Config) *Sandbox {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -92,6 +129,7 @@ func New(cfg Config) *Sandbox {
 		cfg:      cfg,
 		people:   people(cfg.Processes, cfg.Directory),
 		channels: map[string]string{},
+		stopping: make(chan struct{}),
 		triggers: map[string]string{},
 		respURLs: map[string]string{},
 		placed:   map[string]bool{},
@@ -106,6 +144,9 @@ func New(cfg Config) *Sandbox {
 	}
 	for _, p := range s.people {
 		cfg.Slack.SetUser(p.ID, p.Name, fakeslack.DefaultTZ)
+	}
+	for _, handle := range Groups() {
+		cfg.Slack.SetGroup(groupID(handle), handle, groups[handle]...)
 	}
 	return s
 }
@@ -122,7 +163,36 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /sandbox/api/close", s.api(s.closeView))
 	mux.HandleFunc("POST /sandbox/api/home", s.api(s.openHome))
 	mux.HandleFunc("POST /sandbox/api/advance", s.api(s.advance))
+	mux.HandleFunc("GET /sandbox/api/download/{name}", s.download)
 	return mux
+}
+
+// download serves one of the Downloads, made now at the sandbox's clock.
+// It is made in memory first, so that a failure is an error, not half a
+// file: the sandbox's data is small.
+func (s *Sandbox) download(w http.ResponseWriter, r *http.Request) {
+	i := slices.IndexFunc(s.cfg.Downloads, func(d Download) bool { return d.Name == r.PathValue("name") })
+	if i < 0 {
+		http.NotFound(w, r)
+		return
+	}
+	d := s.cfg.Downloads[i]
+	ctx, cancel := context.WithTimeout(r.Context(), downloadTimeout)
+	defer cancel()
+	var b strings.Builder
+	if err := d.Write(ctx, &b, s.cfg.Clock.Now()); err != nil {
+		s.cfg.Logger.Warn("sandbox download failed", "file", d.Name, "err", err)
+		http.Error(w, "making "+d.Name+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	disposition := "attachment"
+	if strings.HasPrefix(d.Type, "text/plain") {
+		disposition = "inline"
+	}
+	w.Header().Set("Content-Type", d.Type)
+	w.Header().Set("Content-Disposition", disposition+`; filename="`+d.Name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, b.String())
 }
 
 // Message is a message as the page shows it.
@@ -159,6 +229,7 @@ type State struct {
 	Home       json.RawMessage `json:"home,omitempty"`
 	Modal      *Modal          `json:"modal,omitempty"`
 	Ephemerals []Message       `json:"ephemerals"`
+	Data       Data            `json:"data"`
 }
 
 var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
@@ -174,7 +245,13 @@ func checkUser(id string) error {
 func (s *Sandbox) State(user string) State {
 	s.sync()
 	fake := s.cfg.Slack
-	st := State{User: user, People: s.people, Ephemerals: []Message{}}
+	st := State{User: user, People: s.people, Ephemerals: []Message{}, Data: Data{Commands: s.cfg.Commands, Downloads: s.cfg.Downloads}}
+	if st.Data.Commands == nil {
+		st.Data.Commands = []Command{}
+	}
+	if st.Data.Downloads == nil {
+		st.Data.Downloads = []Download{}
+	}
 	st.DM = Channel{ID: fakeslack.DMChannel(user), Name: "Handoff", Messages: messages(fake.DM(user))}
 	ids := slices.Collect(maps.Keys(s.channels))
 	for _, id := range fake.Channels() {
@@ -296,6 +373,13 @@ func responseMessage(body []byte) (Message, bool) {
 	return Message{Text: m.Text, Blocks: m.Blocks}, true
 }
 
+// EndPolls answers the page's waiting state requests at once, and every
+// later one without waiting: a server shutting down (http.Server's
+// RegisterOnShutdown) then need not wait for them.
+func (s *Sandbox) EndPolls() {
+	s.endOnce.Do(func() { close(s.stopping) })
+}
+
 // serveState answers with what a user sees. With rev, it waits (a few
 // seconds at most) for that to change first, so the page can poll cheaply.
 func (s *Sandbox) serveState(w http.ResponseWriter, r *http.Request) {
@@ -320,6 +404,9 @@ func (s *Sandbox) serveState(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, st)
 			return
 		case <-r.Context().Done():
+			return
+		case <-s.stopping:
+			writeJSON(w, http.StatusOK, st)
 			return
 		}
 	}

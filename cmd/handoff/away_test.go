@@ -120,8 +120,19 @@ func TestRemindersOfAnAwayReviewerGoToTheDelegate(t *testing.T) {
 	h.wait("Bob to be asked on the manager's behalf", func(s *fakeslack.Server) bool {
 		return h.dmHas("UBOB", "asks you to approve")(s) && h.dmHas("UBOB", "on behalf of <@UMGR>")(s)
 	})
-	h.wait("the reminder to Bob", h.dmHas("UBOB", "Reminder"))
 	h.wait("the manager's message to say where it went", h.dmHas("UMGR", "You're away, so this went to <@UBOB>"))
+	h.settle()
+	// Bob is asked, not reminded as well: his reminders count from now.
+	if n := count(h.slack.DM("UBOB"), "Reminder"); n != 0 {
+		t.Errorf("Bob reminded %d times as he was asked; want 0", n)
+	}
+	h.clock.mu.Lock()
+	h.clock.now = h.clock.now.Add(4 * time.Hour)
+	h.clock.mu.Unlock()
+	_, err = h.app.svc.Act(context.Background(), id, flows.Command{Action: flows.ActionNudge})
+	must(t, err)
+	h.app.dispatcher.Kick(id)
+	h.wait("the reminder to Bob", h.dmHas("UBOB", "⏰ Reminder: <@UANN>'s request *Purchase request* · *Chair* has waited on you for 4 hours."))
 	in := h.reload(id)
 	if len(in.Waiting) != 1 || in.Waiting[0] != "UBOB" {
 		t.Errorf("waiting on %v; want Bob", in.Waiting)

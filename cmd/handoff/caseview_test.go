@@ -50,7 +50,7 @@ func TestCaseViewAndOwnerReport(t *testing.T) {
 
 	// The requester's status message has a Details button.
 	h.wait("the requester's status to show the approval", h.dmHas("UANN", "Approved"))
-	value, msg = h.button("UANN", "details")
+	value, msg = h.buttonOn("UANN", "details", "Your request: *Purchase request*")
 	if value != caseID {
 		t.Errorf("the Details button's value = %q, want the instance id %q", value, caseID)
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -14,7 +16,9 @@ import (
 const checkAbout = `Check validates flow files: one process file, or every *.yml and *.yaml file
 of a directory (default: $HANDOFF_FLOWS, or flows). It prints every problem as
 file:line:column: message and exits 1, or one line per process and exits 0.
-With -directory (default: $HANDOFF_DIRECTORY) it checks the directory file too.`
+With -directory (default: $HANDOFF_DIRECTORY) it checks the directory file too.
+Without SLACK_BOT_TOKEN (the flows would run in the sandbox) it notes each
+Slack user group a step names that the sandbox does not have.`
 
 // runCheck is `handoff check [PATH]`.
 func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -35,8 +39,16 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 
 	var probs flows.Problems
 	procs, err := flows.Load(path)
+	if len(paths) == 0 {
+		if p := flowsSetting(path).pathProblem(err, isYAML(path)); p != nil {
+			return p
+		}
+	}
 	probs = appendProblems(probs, path, err)
 	dir, err := flows.LoadDirectory(*dirPath)
+	if p := directorySetting(settingName(fs, "directory", "HANDOFF_DIRECTORY"), *dirPath).pathProblem(err, true); p != nil {
+		return p
+	}
 	probs = appendProblems(probs, *dirPath, err)
 	if len(probs) > 0 {
 		fmt.Fprintln(stdout, probs.Error())
@@ -51,7 +63,25 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	} else if users := managerUsers(procs); len(users) > 0 {
 		fmt.Fprintf(stdout, "note: no directory file is set (-directory or HANDOFF_DIRECTORY), so the manager steps of %s would find nobody\n", strings.Join(users, ", "))
 	}
+	if forSandbox() {
+		warnSandboxGroups(stdout, processGroups(procs))
+	}
 	return nil
+}
+
+// settingName is how the person gave a path: "--" + flag when they passed
+// the flag, else the environment variable it defaults to.
+func settingName(fs *flag.FlagSet, flagName, env string) string {
+	if flagGiven(fs, flagName) {
+		return "--" + flagName
+	}
+	return env
+}
+
+// isYAML reports whether path names a process file rather than a directory.
+func isYAML(path string) bool {
+	ext := filepath.Ext(path)
+	return ext == ".yml" || ext == ".yaml"
 }
 
 // appendProblems adds err's problems to probs; an error that is not a

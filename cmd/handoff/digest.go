@@ -51,9 +51,9 @@ func runDigest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !*dry && cfg.SlackBotToken == "" {
 		return errors.New("missing SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…); use --dry-run to print the digest without Slack")
 	}
-	processes, err := flows.Load(cfg.Flows)
+	processes, err := loadFlows(flowsSetting(cfg.Flows))
 	if err != nil {
-		return fmt.Errorf("loading flows from %s:\n%w", cfg.Flows, err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, digestTimeout)
 	defer cancel()

@@ -265,6 +265,20 @@ func (h *harness) button(user, actionID string) (value string, msg fakeslack.Mes
 	return "", fakeslack.Message{}
 }
 
+// buttonOn finds the button with actionID in the newest message of user's
+// DM that contains text.
+func (h *harness) buttonOn(user, actionID, text string) (value string, msg fakeslack.Message) {
+	h.t.Helper()
+	msgs := h.slack.DM(user)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if v, ok := findButton(msgs[i].Blocks, actionID); ok && strings.Contains(readable(msgs[i]), text) {
+			return v, msgs[i]
+		}
+	}
+	h.t.Fatalf("no %s button on a message with %q in %s's DM: %v", actionID, text, user, msgs)
+	return "", fakeslack.Message{}
+}
+
 func findButton(blocks json.RawMessage, actionID string) (string, bool) {
 	var bs []struct {
 		Elements []struct {
@@ -376,7 +390,7 @@ func TestPurchaseEndToEnd(t *testing.T) {
 	h.wait("the other finance reviewer's message to be edited", h.dmHas("UFIN1", "Approved by <@UFIN2>"))
 	h.wait("the channel announcement", func(s *fakeslack.Server) bool {
 		for _, m := range s.Messages("C0PROCURE") {
-			if strings.Contains(readable(m), "was *approved*") {
+			if strings.Contains(readable(m), "was approved.") {
 				return true
 			}
 		}
@@ -545,12 +559,14 @@ func TestUserTextIsEscaped(t *testing.T) {
 	h.wait("the manager's request", h.dmHas("UMGR", "asks you to approve"))
 	_, msg := h.button("UMGR", "approve")
 	blocks := readable(msg)
-	for _, bad := range []string{"<!channel>", "<https://evil.example"} {
+	// No mention of everyone, and no link whose label hides where it
+	// goes: the address typed is a link that shows itself.
+	for _, bad := range []string{"<!channel>", "<https://evil.example|invoice>"} {
 		if strings.Contains(blocks, bad) {
 			t.Errorf("the message contains %q unescaped:\n%s", bad, blocks)
 		}
 	}
-	for _, want := range []string{"&lt;!channel&gt;", "&lt;https://evil.example|invoice&gt;", "a &amp; b &gt; c"} {
+	for _, want := range []string{"&lt;!channel&gt;", "&lt;<https://evil.example>|invoice&gt;", "a &amp; b &gt; c"} {
 		if !strings.Contains(blocks, want) {
 			t.Errorf("the message lacks the escaped %q:\n%s", want, blocks)
 		}

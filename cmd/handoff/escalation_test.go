@@ -35,7 +35,7 @@ func TestEscalationNotify(t *testing.T) {
 			count(h.slack.DM("UFIN1"), told),
 			count(h.slack.DM("UDEL"), told),
 			count(h.slack.DM("UFIN2"), told),
-			count(h.slack.DM("UANN"), "so it has been escalated"),
+			count(h.slack.DM("UANN"), "is overdue at *"),
 		}
 		if want := []int{1, 1, 0, 1}; !slices.Equal(got, want) {
 			t.Fatalf("after %v: overdue notices to UFIN1, UDEL (for UFIN2), UFIN2 and the requester = %v; want %v", after, got, want)
@@ -45,7 +45,7 @@ func TestEscalationNotify(t *testing.T) {
 	msg := h.slack.DM("UFIN1")[0]
 	text := readable(msg)
 	for _, want := range []string{
-		"<@UANN>'s request *Purchase request* · *Laptop &lt;!channel&gt;* has waited 24 hours at *Manager approval* with <@UMGR>.",
+		"<@UANN>'s request *Purchase request* · *Laptop &lt;!channel&gt;* has waited at *Manager approval* with <@UMGR> since <!date^",
 		"due <!date^",
 		"it isn't waiting on you",
 	} {

@@ -17,7 +17,9 @@ import (
 const exportAbout = `Export writes the audit trail: one row per history entry of every request
 (submitted, approved, rejected, reassigned, escalated, handed off...), with
 its case, instance, process, workflow, definition version, step, actor, the
-reviewer the actor stood in for, the reason and the target.
+reviewer the actor stood in for, the reason and the target. A step past its
+SLA is "escalated" with whom it reached as the target (reason "notified" when
+they were only told), or "overdue" when there was nobody to escalate to.
 
 Columns come in a fixed order (new ones only ever at the end). A request's
 rows come together and in order; sort by time for one timeline. CSV cells

@@ -170,7 +170,7 @@ func TestFlowsNoDataDir(t *testing.T) {
 	t.Setenv("MONGODB_URI", "")
 	t.Setenv("HANDOFF_DATA_DIR", missing)
 	_, _, err := runCmd(t, runFlows, "history")
-	if err == nil || !strings.Contains(err.Error(), "no data directory at "+missing) {
+	if err == nil || !strings.Contains(err.Error(), "HANDOFF_DATA_DIR="+missing+": no such directory, so nothing is recorded there") {
 		t.Errorf("history without a data directory = %v", err)
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {

@@ -388,6 +388,8 @@ func TestOnlyWorkflowsWithACommandStart(t *testing.T) {
 
 	h.post("/slack/interactivity", fakeslack.HomeBlockActions("UANN", "start", "procurement/purchase_order", "trigger-forged"))
 	h.wait("the refusal", h.dmHas("UANN", "can't be started by hand"))
+	// The workflow named in the action id is held to the same rule.
+	h.post("/slack/interactivity", fakeslack.HomeBlockActions("UANN", "start:procurement/purchase_order", "procurement/purchase", "trigger-forged"))
 	h.post("/slack/interactivity", fakeslack.HomeBlockActions("UANN", "start", "procurement/purchase", "trigger-real"))
 	h.formMeta("trigger-real")
 	for _, v := range h.slack.OpenedViews() {

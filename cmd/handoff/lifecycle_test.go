@@ -98,7 +98,7 @@ func TestRequestChangesAndResubmit(t *testing.T) {
 	if body := h.submit("UMGR", view, reason("Which model? Add a quote.")); body != "" {
 		t.Fatalf("requesting changes: %q; want the modal closed", body)
 	}
-	h.wait("the requester to be told", h.dmHas("UANN", "needs changes"))
+	h.wait("the requester to be told", h.dmHas("UANN", "asked for changes to your request"))
 	h.wait("the manager's message to show it", h.dmHas("UMGR", "You asked for changes"))
 	if in := h.reload(id); in.State != flows.StateChangesRequested {
 		t.Fatalf("state %s; want changes_requested", in.State)
@@ -106,6 +106,7 @@ func TestRequestChangesAndResubmit(t *testing.T) {
 
 	// The requester edits: the form opens prefilled.
 	n = len(h.slack.OpenedViews())
+	staleValue, staleMsg := h.button("UANN", "resubmit")
 	h.press("UANN", "resubmit")
 	view, raw := h.modal("request_form", n)
 	for _, want := range []string{`"initial_value":"Laptop"`, `"initial_value":"5000"`, `"initial_value":"Mine broke"`} {
@@ -143,8 +144,18 @@ func TestRequestChangesAndResubmit(t *testing.T) {
 	h.click("UMGR", "approve", oldValue, oldMsg)
 	h.wait("a refusal of the old button", h.ephemeralHas("UMGR", "already decided"))
 
-	// The requester's old "Edit and resubmit" button refuses politely.
-	h.press("UANN", "resubmit")
+	// Neither the notice nor the status offers to resubmit any more: the
+	// notice says what the requester did instead.
+	h.wait("the notice asking for changes to be settled", h.dmHas("UANN", "You resubmitted it"))
+	h.drained()
+	for _, m := range h.slack.DM("UANN") {
+		if _, ok := findButton(m.Blocks, "resubmit"); ok {
+			t.Errorf("a message still offers Edit and resubmit after the resubmission:\n%s", readable(m))
+		}
+	}
+	// A stale "Edit and resubmit" click (a client that had not refreshed)
+	// refuses politely.
+	h.click("UANN", "resubmit", staleValue, staleMsg)
 	h.wait("a refusal of the stale resubmit", h.ephemeralHas("UANN", "isn't waiting for changes any more"))
 
 	// The new round is approved as usual.

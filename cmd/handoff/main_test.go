@@ -108,6 +108,10 @@ func TestPlan(t *testing.T) {
 			"   when:       amount >= 1000 is true"},
 		{"flags before the workflow", []string{flows, dir, "-as=U0ANN", "-set=item=Laptop", "-set=amount=200", "procurement/purchase"}, nil, "",
 			"   skipped: amount >= 1000 is false"},
+		{"2d of working days", []string{"onboard", "--as", "U0HANNA", "--at", "2026-11-25T13:41", "--set", "name=Ada", "--set", "start_date=2026-12-01",
+			"--set", "team=sales", "--set", "hiring_manager=U0BOB", "--set", "contract=permanent", "--set", "laptop=thinkpad", flows, dir}, nil, "",
+			"   sla:        due after 2 working days: Fri 27 Nov 13:41"},
+		{"a bad --at", []string{"purchase", "--as", "U0ANN", "--at", "Friday", flows}, errUsage, "", ""},
 		{"by workflow id", []string{"leave", "--as", "U0ANN", "--set", "kind=sick", "--set", "first_day=2026-08-03", "--set", "last_day=2026-08-03", "--set", "days=1", flows, dir}, nil, "",
 			"   reviewers:  manager -> U0BOB"},
 		{"a value with =", []string{"purchase", "--as", "U0ANN", "--set", "item=a=b", "--set", "amount=1", flows, dir}, nil, "",
@@ -183,4 +187,63 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHelp: handoff help COMMAND prints the command's usage on stdout, as
+// COMMAND -h and --help print it on stderr, for every command: its summary,
+// its synopsis and its flags.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			code, help, errOut := runArgs(t, "help", c.name)
+			if code != 0 || errOut != "" {
+				t.Fatalf("help %s: exit code %d, stderr %q", c.name, code, errOut)
+			}
+			if want := "handoff " + c.name + ": " + c.summary + "\n\nUsage: handoff " + c.name; !strings.HasPrefix(help, want) {
+				t.Errorf("help %s printed\n%s\nwant it to start with\n%s", c.name, help, want)
+			}
+			for _, flag := range []string{"-h", "--help"} {
+				code, out, errOut := runArgs(t, c.name, flag)
+				if code != 0 || out != "" || errOut != help {
+					t.Errorf("%s %s: exit code %d, stdout %q, stderr\n%s\nwant exit code 0 and on stderr what help %[1]s prints:\n%[6]s", c.name, flag, code, out, errOut, help)
+				}
+			}
+		})
+	}
+	t.Run("flags", func(t *testing.T) {
+		t.Parallel()
+		_, help, _ := runArgs(t, "help", "check")
+		if want := "\nFlags:\n  -directory file\n    \tthe directory file of managers"; !strings.Contains(help, want) {
+			t.Errorf("help check lacks its flags %q:\n%s", want, help)
+		}
+	})
+	t.Run("unknown", func(t *testing.T) {
+		t.Parallel()
+		code, out, errOut := runArgs(t, "help", "frobnicate")
+		var list bytes.Buffer
+		usage(&list)
+		if want := "handoff help: unknown command \"frobnicate\"\n\n" + list.String(); code != 2 || out != "" || errOut != want {
+			t.Errorf("help frobnicate: exit code %d, stdout %q, stderr\n%s\nwant exit code 2 and\n%s", code, out, errOut, want)
+		}
+		if !strings.Contains(errOut, "\n  check    validate flow files and print every problem\n") {
+			t.Errorf("help frobnicate does not list the commands:\n%s", errOut)
+		}
+	})
+	for _, args := range [][]string{{"help"}, {"help", "help"}, {"--help"}} {
+		code, out, _ := runArgs(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "Handoff is a Slack approval bot.\n\nUsage:\n  handoff <command> [arguments]\n\nCommands:\n") {
+			t.Errorf("%v: exit code %d, printed\n%s\nwant the list of commands", args, code, out)
+		}
+	}
+}
+
+// runArgs runs handoff with args as main would, and returns its exit code
+// and output.
+func runArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/handoffbot/handoff/flows"
 )
@@ -16,10 +17,14 @@ const planAbout = `Plan prints the route a request would take, without Slack or 
 step, whether its condition holds, who would review it (roles, and managers from
 the directory file; Slack user groups by handle), approvals, SLA, reminders,
 escalation, and the workflows handed off to at the end. Invalid or missing form
-values are reported as the request modal would report them.
+values are reported as the request modal would report them. Each SLA's deadline
+is shown as if its step started at --at (default: now), counted in working days
+and hours when the process has working hours.
 
 WORKFLOW is a /request command or a workflow id (process/workflow when an id is
-in several processes). It exits 1 when the request would be refused.
+in several processes). It exits 1 when the request would be refused. Without
+SLACK_BOT_TOKEN (the sandbox) it notes on stderr each user group on the route
+that the sandbox does not have.
 
 Example:
   handoff plan purchase --as U0ANN --set item=Laptop --set amount=5000`
@@ -44,12 +49,13 @@ func (s setFlags) Set(kv string) error {
 
 // runPlan is `handoff plan WORKFLOW --as USER --set field=value ...`.
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("plan", "plan WORKFLOW --as USER [--set field=value ...] [--flows PATH] [--directory FILE]", planAbout, stderr)
+	fs := newFlagSet("plan", "plan WORKFLOW --as USER [--set field=value ...] [--at TIME] [--flows PATH] [--directory FILE]", planAbout, stderr)
 	as := fs.String("as", "", "the requester's Slack user `id`, like U0ANN (required)")
 	values := setFlags{}
 	fs.Var(values, "set", "a form value, as `field=value`; repeat for each field")
 	flowsPath := fs.String("flows", envOr("HANDOFF_FLOWS", "flows"), "the flow `path`: a process file or a directory of them")
 	dirPath := fs.String("directory", envOr("HANDOFF_DIRECTORY", ""), "the directory `file` of managers")
+	atArg := fs.String("at", "", "an example submission `time`, like 2026-11-25T13:41, in the process's working-hours timezone (else UTC); default: now")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -64,8 +70,16 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	var probs flows.Problems
 	procs, err := flows.Load(*flowsPath)
+	flowsAt := flowsSetting(*flowsPath)
+	flowsAt.name = settingName(fs, "flows", "HANDOFF_FLOWS")
+	if p := flowsAt.pathProblem(err, isYAML(*flowsPath)); p != nil {
+		return p
+	}
 	probs = appendProblems(probs, *flowsPath, err)
 	dir, err := flows.LoadDirectory(*dirPath)
+	if p := directorySetting(settingName(fs, "directory", "HANDOFF_DIRECTORY"), *dirPath).pathProblem(err, true); p != nil {
+		return p
+	}
 	probs = appendProblems(probs, *dirPath, err)
 	if len(probs) > 0 {
 		fmt.Fprintln(stderr, probs.Error())
@@ -78,17 +92,43 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkSetFields(w, values); err != nil {
 		return err
 	}
+	at, err := parseExampleTime(*atArg, p, time.Now())
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	route, err := flows.PlanRoute(ctx, p, w, *as, values, dir)
 	if err != nil {
 		return err
 	}
+	route.At = at
 	if err := route.WriteText(stdout); err != nil {
 		return err
+	}
+	if forSandbox() {
+		warnSandboxGroups(stderr, routeGroups(nil, route))
 	}
 	if !route.OK() {
 		return errSilent
 	}
 	return nil
+}
+
+// parseExampleTime reads --at: a date and time in p's working-hours
+// timezone (UTC without working hours), or now when empty.
+func parseExampleTime(s string, p *flows.Process, now time.Time) (time.Time, error) {
+	loc := time.UTC
+	if wh := p.WorkingHours; wh != nil && wh.Location != nil {
+		loc = wh.Location
+	}
+	if s == "" {
+		return now.In(loc).Truncate(time.Minute), nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", time.RFC3339} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--at %q: want a date and time like 2026-11-25T13:41", s)
 }
 
 // findWorkflow finds a workflow by /request command, then by id, then by

@@ -120,7 +120,7 @@ func count(msgs []fakeslack.Message, text string) int {
 	return n
 }
 
-const reminderText = "⏰ Reminder: this is waiting on you"
+const reminderText = "has waited on you"
 
 func TestNudgesAndEscalation(t *testing.T) {
 	t.Parallel()
@@ -144,11 +144,13 @@ func TestNudgesAndEscalation(t *testing.T) {
 		{16*time.Hour + 30*time.Minute, 3, 0, 0, 0},
 		{19*time.Hour + 59*time.Minute, 3, 0, 0, 0},
 		{20 * time.Hour, 4, 0, 0, 0},
-		// The SLA of 1d passes: finance is asked, the requester told, and
-		// the reminder due then goes to everyone who has not acted.
-		{24 * time.Hour, 5, 1, 1, 1},
-		{25 * time.Hour, 5, 1, 1, 1},
-		{48 * time.Hour, 6, 1, 1, 2},
+		// The SLA of 1d passes: finance is asked and the requester told;
+		// the reminder due then is the manager's alone.
+		{24 * time.Hour, 5, 1, 1, 0},
+		{25 * time.Hour, 5, 1, 1, 0},
+		// Finance's first reminder, four hours after they were asked.
+		{28 * time.Hour, 6, 1, 1, 1},
+		{48 * time.Hour, 7, 1, 1, 2},
 	}
 	for _, s := range steps {
 		h.setClock(start.Add(s.after))
@@ -156,7 +158,7 @@ func TestNudgesAndEscalation(t *testing.T) {
 		h.scan() // a second scan at the same moment finds nothing more
 		got := []int{
 			count(h.slack.DM("UMGR"), reminderText),
-			count(h.slack.DM("UANN"), "so it has been escalated"),
+			count(h.slack.DM("UANN"), "is overdue at *"),
 			count(h.slack.DM("UFIN1"), "escalated to you"),
 			count(h.slack.DM("UFIN1"), reminderText),
 		}
@@ -165,7 +167,13 @@ func TestNudgesAndEscalation(t *testing.T) {
 			t.Fatalf("after %v: reminders to the manager, escalation notices, finance asks, finance reminders = %v; want %v", s.after, got, want)
 		}
 	}
-	if !h.dmHas("UANN", "⚠️ Overdue, escalated:")(h.slack) {
+	// Each reminder says how long the request has waited on that person.
+	for user, want := range map[string]string{"UMGR": reminderText + " for 28 hours.", "UFIN1": reminderText + " for 4 hours."} {
+		if count(h.slack.DM(user), want) == 0 {
+			t.Errorf("no reminder to %s says %q", user, want)
+		}
+	}
+	if !h.dmHas("UANN", "*overdue* since")(h.slack) || !h.dmHas("UANN", "· escalated: <@UFIN1>, <@UFIN2> asked too")(h.slack) {
 		t.Error("the requester's status does not say the request is overdue and escalated")
 	}
 	// A reminder is a reply in the thread of the request's one message.
@@ -429,7 +437,7 @@ func TestTwoReplicasOverAWeek(t *testing.T) {
 	if got := count(a.slack.DM("UMGR"), reminderText); got != nudges {
 		t.Errorf("%d reminders reached the manager for %d nudges recorded", got, nudges)
 	}
-	if got := count(a.slack.DM("UANN"), "so it has been escalated") + count(a.slack.DM("UBEA"), "so it has been escalated"); got != 3 {
+	if got := count(a.slack.DM("UANN"), "is overdue at *") + count(a.slack.DM("UBEA"), "is overdue at *"); got != 3 {
 		t.Errorf("requesters were told of %d escalations; want 3", got)
 	}
 }

@@ -323,6 +323,35 @@ func TestExportCommand(t *testing.T) {
 	}
 }
 
+// TestExportSaysOverdueNotEscalated: a step that passed its SLA with
+// nobody to escalate to is exported as overdue, never as an escalation to
+// an empty target.
+func TestExportSaysOverdueNotEscalated(t *testing.T) {
+	dataDir := t.TempDir()
+	h := newHistory(t, time.Now())
+	h.purchase("LATE", 50*time.Hour, "40", step{25 * time.Hour, flows.Command{Action: flows.ActionEscalate}})
+	h.save(dataDir)
+	t.Setenv("MONGODB_URI", "")
+	t.Setenv("HANDOFF_DATA_DIR", dataDir)
+
+	out, errOut, err := runCmd(t, runExport, "--format", "csv")
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, errOut)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string // step, action, target
+	for _, r := range recs[1:] {
+		got = append(got, []string{r[6], r[7], r[11]})
+	}
+	want := [][]string{{"", "submitted", ""}, {"manager", "step_started", ""}, {"manager", "overdue", ""}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("exported step, action, target (-want +got):\n%s", diff)
+	}
+}
+
 func TestSpreadsheetSafe(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ in, want string }{

@@ -50,7 +50,9 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // ctx ends. Its data lives in a fresh temporary directory unless
 // HANDOFF_DATA_DIR names one, so that a trial never mixes with real data.
 func serveSandbox(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	temporary := false
 	if _, set := os.LookupEnv("HANDOFF_DATA_DIR"); !set && cfg.MongoURI == "" {
+		temporary = true
 		dir, err := os.MkdirTemp("", "handoff-sandbox-")
 		if err != nil {
 			return fmt.Errorf("making the sandbox's data directory: %w", err)
@@ -81,6 +83,17 @@ func serveSandbox(ctx context.Context, cfg Config, stdout, stderr io.Writer) err
 		"Open %s to try it: pick who you are, type /request purchase, approve as the reviewers.\n"+
 		"To connect a real Slack workspace instead, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN\n"+
 		"for Socket Mode) and run handoff serve: see the README.\n", sb.URL())
+	where := "Its data is in " + absolute(cfg.DataDir) + "."
+	if temporary {
+		where = "Its data is in " + absolute(cfg.DataDir) + " until it stops."
+	}
+	if cfg.MongoURI != "" {
+		where = "Its data is in the MongoDB database " + cfg.MongoDatabase + "."
+	}
+	fmt.Fprintf(stdout, "%s From another terminal, while it runs (on the real clock; the page's Reports use the sandbox's):\n", where)
+	for _, c := range sb.commands {
+		fmt.Fprintf(stdout, "  %s\n", c.Line)
+	}
 	log.Info("sandbox flows", "flows", cfg.Flows, "directory", cfg.Directory, "processes", len(sb.app.lib.Processes()))
 	return sb.app.Run(ctx)
 }
@@ -92,6 +105,8 @@ type sandboxApp struct {
 	slack   *fakeslack.Server
 	clock   *sandbox.Clock
 	sandbox *sandbox.Sandbox
+	// commands read the sandbox's data from the command line.
+	commands []sandbox.Command
 }
 
 // startSandbox starts the stand-in and an App on it, and serves the page
@@ -120,6 +135,7 @@ func startSandbox(ctx context.Context, cfg Config, now func() time.Time, stderr 
 		fake.Close()
 		return nil, fmt.Errorf("loading the directory: %w", err)
 	}
+	commands := sandboxCommands(cfg, processNames(app.lib.Processes()))
 	sb := sandbox.New(sandbox.Config{
 		Slack:         fake,
 		BotURL:        "http://" + loopback(app.listener.Addr()),
@@ -129,6 +145,8 @@ func startSandbox(ctx context.Context, cfg Config, now func() time.Time, stderr 
 		Processes:     app.lib.Processes(),
 		Directory:     dir,
 		AfterAdvance:  dueWork(app),
+		Commands:      commands,
+		Downloads:     sandboxDownloads(app),
 		Logger:        log,
 	})
 	bot := app.httpServer.Handler
@@ -138,7 +156,18 @@ func startSandbox(ctx context.Context, cfg Config, now func() time.Time, stderr 
 	mux.Handle("/metrics", bot)
 	mux.Handle("/", sb.Handler())
 	app.httpServer.Handler = mux
-	return &sandboxApp{app: app, slack: fake, clock: clock, sandbox: sb}, nil
+	// The page keeps a state request waiting for news; a shutdown must
+	// not wait for it.
+	app.httpServer.RegisterOnShutdown(sb.EndPolls)
+	return &sandboxApp{app: app, slack: fake, clock: clock, sandbox: sb, commands: commands}, nil
+}
+
+func processNames(ps []*flows.Process) []string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return names
 }
 
 // dueWork is what the sandbox runs after the page moves time forward: the

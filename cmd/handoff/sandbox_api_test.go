@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,11 +248,56 @@ func TestServeWithoutSlackRunsTheSandbox(t *testing.T) {
 				t.Errorf("exit code %d after an interrupt; want 0; stderr %q", code, stderr.String())
 			}
 			out := stdout.String()
-			for _, want := range []string{"Handoff sandbox", "stand-in for Slack", "Open http://127.0.0.1:", "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"} {
+			for _, want := range []string{"Handoff sandbox", "stand-in for Slack", "Open http://127.0.0.1:", "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
+				"From another terminal, while it runs", " report --since all\n", " digest --dry-run\n"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("start-up output %q; want it to contain %q", out, want)
 				}
 			}
 		})
+	}
+}
+
+// TestSandboxHomeStartButtons clicks each "Start a request" button of the
+// Home tab as the page sends a click (by its action id): each opens its own
+// workflow's form.
+func TestSandboxHomeStartButtons(t *testing.T) {
+	sb := newSandbox(t)
+	sandboxCall(t, sb, "home", map[string]any{"user": "U0ANN"})
+	st := waitState(t, sb, "U0ANN", "the Home tab", func(s sandbox.State) bool { return len(s.Home) > 0 })
+	var home struct {
+		Blocks []struct {
+			Elements []struct {
+				ActionID string `json:"action_id"`
+				Text     struct{ Text string }
+			}
+		}
+	}
+	must(t, json.Unmarshal(st.Home, &home))
+	var titles []string
+	for _, b := range home.Blocks {
+		for _, e := range b.Elements {
+			if !strings.HasPrefix(e.ActionID, "start") {
+				continue
+			}
+			titles = append(titles, e.Text.Text)
+			if code, out := sandboxCall(t, sb, "action", map[string]any{"user": "U0ANN", "home": true, "action_id": e.ActionID}); code != http.StatusOK {
+				t.Fatalf("clicking %s: %d %v", e.Text.Text, code, out)
+			}
+			st := waitState(t, sb, "U0ANN", "the form of "+e.Text.Text, func(s sandbox.State) bool { return s.Modal != nil })
+			var view struct {
+				ID    string
+				Title struct{ Text string }
+			}
+			must(t, json.Unmarshal(st.Modal.View, &view))
+			if view.Title.Text != e.Text.Text {
+				t.Errorf("the button %q opened the form %q", e.Text.Text, view.Title.Text)
+			}
+			sandboxCall(t, sb, "close", map[string]any{"user": "U0ANN", "view_id": view.ID})
+			waitState(t, sb, "U0ANN", "the form to close", func(s sandbox.State) bool { return s.Modal == nil })
+		}
+	}
+	if want := []string{"New hire", "Purchase request", "Time off request"}; !slices.Equal(titles, want) {
+		t.Errorf("the Home offers to start %q; want %q", titles, want)
 	}
 }

@@ -23,8 +23,14 @@ import (
 // database of the test store.
 func newSandbox(t testing.TB) *sandboxApp {
 	t.Helper()
+	return newSandboxOf(t, filepath.Join("..", "..", "flows"))
+}
+
+// newSandboxOf is newSandbox with the flow files of flowsDir.
+func newSandboxOf(t testing.TB, flowsDir string) *sandboxApp {
+	t.Helper()
 	cfg := Config{
-		Addr: "127.0.0.1:0", Flows: filepath.Join("..", "..", "flows"),
+		Addr: "127.0.0.1:0", Flows: flowsDir,
 		Directory:   filepath.Join("..", "..", exampleDirectory),
 		StoreConfig: testStore(t), Replica: "sandbox-test",
 		// Slack's pacing, as `handoff sandbox` runs.
@@ -145,6 +151,9 @@ func TestSandboxRendersBlockKit(t *testing.T) {
 			map[string]any{"type": "overflow", "action_id": "more", "options": []any{
 				map[string]any{"text": map[string]any{"type": "plain_text", "text": "Remind them"}, "value": "remind"},
 				map[string]any{"text": map[string]any{"type": "plain_text", "text": "Cancel request"}, "value": "cancel"},
+			}, "confirm": map[string]any{
+				"title": map[string]any{"type": "plain_text", "text": "Are you sure?"}, "text": map[string]any{"type": "mrkdwn", "text": "This *cannot* be undone."},
+				"confirm": map[string]any{"type": "plain_text", "text": "Do it"}, "deny": map[string]any{"type": "plain_text", "text": "Stop"}, "style": "danger",
 			}},
 		}},
 	}
@@ -175,15 +184,31 @@ return {header: q('.bk-header'), bold: q('.bk-section b'), mention: q('.bk-secti
 	}
 
 	// The bot's answer to a slash command is ephemeral: it appears, then
-	// fades away.
+	// fades away (here sooner than a person would see it go).
+	b.eval(`page.ephemeralMs = 300; return null;`, nil)
 	b.typeInto("#command", "/request help")
 	b.click("#send")
 	b.findText("toasts", "You can start")
 	b.wait("the answer to fade away", `document.querySelectorAll('#toasts .toast').length === 0`)
 
-	// Opening the Home tab and choosing from the menu are signed requests
-	// the bot accepted.
+	// The menu's confirm asks first, in its words and style: Stop sends
+	// nothing and leaves the menu as it was, Do it sends the choice.
 	b.choose("#pane select[data-action=more]", "cancel")
+	b.wait("the confirmation", `!document.querySelector('#confirm-layer').hidden`)
+	var dialog map[string]string
+	b.eval(`const q = (s) => document.querySelector(s);
+return {title: q('#confirm-title').textContent, bold: q('#confirm-text b').textContent, confirm: q('#confirm-ok').textContent,
+  style: q('#confirm-ok').className, deny: q('#confirm-deny').textContent};`, &dialog)
+	if diff := cmp.Diff(map[string]string{"title": "Are you sure?", "bold": "cannot", "confirm": "Do it", "style": "btn danger-solid", "deny": "Stop"}, dialog); diff != "" {
+		t.Errorf("the menu's confirmation (-want +got):\n%s", diff)
+	}
+	b.click("#confirm-deny")
+	b.wait("the menu to be as it was", `document.querySelector('#confirm-layer').hidden && document.querySelector('#pane select[data-action=more]').value === ''`)
+	b.choose("#pane select[data-action=more]", "cancel")
+	b.click("#confirm-ok")
+
+	// Opening the Home tab and the confirmed choice are signed requests
+	// the bot accepted; the denied one never reached it.
 	for _, want := range []string{`handoff_slack_requests_total{kind="event",outcome="ok"}`, `handoff_slack_requests_total{kind="block_actions",outcome="ok"} 1`} {
 		b.wait("the bot to count "+want, fmt.Sprintf(`(() => { const x = new XMLHttpRequest(); x.open('GET', '/metrics', false); x.send(); return x.responseText.includes(%q); })()`, want))
 	}

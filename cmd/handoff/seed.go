@@ -51,8 +51,11 @@ type seedOptions struct {
 	Force     bool
 	Flows     string // a process file or a directory of them
 	Directory string // the directory file; empty: nobody has a manager
-	SeedValue uint64
-	Store     StoreConfig
+	// DirectoryFlag says that Directory came from --directory rather than
+	// HANDOFF_DIRECTORY, for messages.
+	DirectoryFlag bool
+	SeedValue     uint64
+	Store         StoreConfig
 }
 
 // runSeed is `handoff seed --requests N [--days D] [--force]`.
@@ -85,7 +88,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	opt := seedOptions{
 		Requests: *requests, Days: *days, Force: *force, Flows: envOr("HANDOFF_FLOWS", "flows"),
-		Directory: *dirPath, SeedValue: *seedValue, Store: cfg,
+		Directory: *dirPath, DirectoryFlag: flagGiven(fs, "directory"), SeedValue: *seedValue, Store: cfg,
 	}
 	if !flagGiven(fs, "seed-value") {
 		opt.SeedValue = uint64(time.Now().UnixNano())
@@ -104,13 +107,17 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 // seed makes up opt.Requests requests whose history ends by now and writes
 // them to the store.
 func seed(ctx context.Context, opt seedOptions, now time.Time, stdout, stderr io.Writer) error {
-	processes, err := flows.Load(opt.Flows)
+	processes, err := loadFlows(flowsSetting(opt.Flows))
 	if err != nil {
-		return fmt.Errorf("loading flows from %s:\n%w", opt.Flows, err)
+		return err
 	}
-	dir, err := flows.LoadDirectory(opt.Directory)
+	dirSetting := "HANDOFF_DIRECTORY"
+	if opt.DirectoryFlag {
+		dirSetting = "--directory"
+	}
+	dir, err := loadDirectoryFile(directorySetting(dirSetting, opt.Directory))
 	if err != nil {
-		return fmt.Errorf("loading the directory: %w", err)
+		return err
 	}
 	if opt.Directory == "" {
 		fmt.Fprintln(stderr, "seed: no directory file is set (-directory or HANDOFF_DIRECTORY), so manager steps find nobody")

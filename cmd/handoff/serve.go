@@ -154,13 +154,13 @@ type App struct {
 // NewApp opens the store, loads and records the flows, and listens on
 // cfg.Addr. Nothing runs until Run.
 func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger, stderr io.Writer) (*App, error) {
-	processes, err := flows.Load(cfg.Flows)
+	processes, err := loadFlows(flowsSetting(cfg.Flows))
 	if err != nil {
-		return nil, fmt.Errorf("loading flows from %s:\n%w", cfg.Flows, err)
+		return nil, err
 	}
-	dirFile, err := flows.LoadDirectory(cfg.Directory)
+	dirFile, err := loadDirectoryFile(directorySetting("HANDOFF_DIRECTORY", cfg.Directory))
 	if err != nil {
-		return nil, fmt.Errorf("loading the directory: %w", err)
+		return nil, err
 	}
 	mode := forServing
 	if cfg.sharedFile {

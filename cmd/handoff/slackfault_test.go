@@ -27,13 +27,22 @@ func quickRetries(c *Config) {
 	}
 }
 
-// drained waits until no instance has effects waiting.
+// drained waits until no instance has effects waiting. The outbox empties
+// after Slack's last call, with nothing in Slack to wake a wait, so it
+// polls the store.
 func (h *harness) drained() {
 	h.t.Helper()
-	h.wait("every outbox to drain", func(*fakeslack.Server) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		ids, err := h.app.db.Undelivered(context.Background(), 1)
-		return err == nil && len(ids) == 0
-	})
+		if err == nil && len(ids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for every outbox to drain: %v, %v; Slack calls:\n%v", ids, err, h.slack.Calls())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // metrics is what GET /metrics serves.
@@ -200,6 +209,14 @@ func TestOneRefusedMessageDoesNotStopTheOthers(t *testing.T) {
 	if m := h.metrics(); !strings.Contains(m, `handoff_effects_failed_total{effect="update_reviews",error="channel_not_found"} 1`) {
 		t.Errorf("/metrics does not count the refused edit once:\n%s", grep(m, "handoff_effects_failed_total"))
 	}
+	// It is recorded on the request, and the case view says so.
+	in := h.reload(strings.Split(value, ":")[0])
+	if len(in.Failures) != 1 || in.Failures[0].Key != "review:finance:1:UFIN1" || in.Failures[0].Code != "channel_not_found" {
+		t.Errorf("failures recorded on the request: %+v; want the one refused edit", in.Failures)
+	}
+	value, msg = h.buttonOn("UANN", "details", "Your request: ")
+	h.click("UANN", "details", value, msg)
+	h.viewAfter("trigger-click-UANN", "Slack would not let Handoff update <@UFIN1>'s message (`channel_not_found`)")
 }
 
 func grep(text, substr string) string {

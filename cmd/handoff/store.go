@@ -69,20 +69,30 @@ func openStore(ctx context.Context, s StoreConfig, mode openMode, stderr io.Writ
 	if s.MongoURI != "" {
 		db, err := mongo.Open(ctx, s.MongoURI, s.MongoDatabase)
 		if err != nil {
-			return nil, fmt.Errorf("opening MONGODB_URI: %w", err)
+			// mongo's errors say "the URI" and never show its
+			// credentials; this names the setting.
+			return nil, fmt.Errorf("MONGODB_URI: %w", err)
 		}
 		fmt.Fprintf(stderr, "store: MongoDB at %s\n", db.Where())
 		return db, nil
+	}
+	setting := dataDirSetting(s.DataDir)
+	if s.DataDir == "" {
+		return nil, setting.problem("empty")
 	}
 	if mode == forReading {
 		// Reading must not leave an empty store behind where the user
 		// merely looked in the wrong directory.
 		if _, err := os.Stat(s.DataDir); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no data directory at %s, so nothing is recorded there; set HANDOFF_DATA_DIR to where `handoff serve` keeps its data, or MONGODB_URI", s.DataDir)
+			setting.want, setting.alt = "where `handoff serve` keeps its data", ", or set MONGODB_URI"
+			return nil, setting.problem("no such directory, so nothing is recorded there")
 		}
 	}
 	db, err := sqlite.Open(ctx, s.DataDir)
 	if err != nil {
+		if p := setting.dataDirProblem(err); p != nil {
+			return nil, p
+		}
 		return nil, fmt.Errorf("opening the embedded store (HANDOFF_DATA_DIR=%s): %w", s.DataDir, err)
 	}
 	if mode == forServing {

@@ -95,13 +95,25 @@ func openCopyEnd(ctx context.Context, spec string, cfg StoreConfig, source bool)
 		if source {
 			opts = append(opts, mongo.AllowFerretDB())
 		}
-		return mongo.Open(ctx, uri, database, opts...)
+		db, err := mongo.Open(ctx, uri, database, opts...)
+		if err != nil && spec == "" {
+			return nil, fmt.Errorf("MONGODB_URI: %w", err)
+		}
+		return db, err
 	}
 	if source && !dirExists(dir) {
+		if spec == "" {
+			s := dataDirSetting(dir)
+			s.want, s.alt = "where `handoff serve` keeps its data", ", or set MONGODB_URI"
+			return nil, s.problem("no such directory, so there is nothing to copy")
+		}
 		return nil, fmt.Errorf("no data directory at %s", dir)
 	}
 	db, err := sqlite.Open(ctx, dir)
 	if err != nil {
+		if p := dataDirSetting(dir).dataDirProblem(err); p != nil && spec == "" {
+			return nil, p
+		}
 		return nil, err
 	}
 	if err := db.LockForServe(); err != nil {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -223,4 +226,54 @@ func withDatabase(t *testing.T, uri, database string) string {
 	}
 	u.Path = "/" + database
 	return u.String()
+}
+
+// TestStoreUnreachableMongo: a MongoDB that is not there stops every
+// command with one line: the setting, the host, the wait, the cause and
+// what to check, and never the password or the driver's topology dump.
+func TestStoreUnreachableMongo(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	uri := "mongodb://handoff:hunter2hunter2@" + addr + "/handoff?serverSelectionTimeoutMS=300"
+	sentence := "cannot reach MongoDB at " + addr + " within 300ms (connection refused); check the URI, the network, and that the server is running"
+	tests := []struct {
+		args []string
+		env  string // MONGODB_URI
+		want string
+	}{
+		{[]string{"serve"}, uri, "handoff serve: MONGODB_URI: " + sentence + "\n"},
+		{[]string{"report"}, uri, "handoff report: MONGODB_URI: " + sentence + "\n"},
+		{[]string{"store", "copy", "--to", uri}, "", "handoff store: opening the store to copy to: " + sentence + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args[:1], " "), func(t *testing.T) {
+			for k, v := range map[string]string{
+				"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "HANDOFF_ADDR": "127.0.0.1:0", "HANDOFF_FLOWS": "../../flows",
+				"HANDOFF_DIRECTORY": "", "HANDOFF_DATA_DIR": filepath.Join(t.TempDir(), "data"), "MONGODB_URI": tt.env,
+			} {
+				t.Setenv(k, v)
+			}
+			if tt.args[0] == "store" { // the configured store to copy from
+				if err := os.MkdirAll(os.Getenv("HANDOFF_DATA_DIR"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out, errOut bytes.Buffer
+			if code := run(t.Context(), tt.args, &out, &errOut); code != 1 {
+				t.Errorf("exit code = %d, want 1", code)
+			}
+			// Only the last line: copy says first what it copies from.
+			lines := strings.SplitAfter(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+			if got := lines[len(lines)-1] + "\n"; got != tt.want {
+				t.Errorf("stderr ends\n%s\nwant\n%s", got, tt.want)
+			}
+			if strings.Contains(errOut.String(), "hunter2") {
+				t.Errorf("stderr shows the password:\n%s", errOut.String())
+			}
+		})
+	}
 }

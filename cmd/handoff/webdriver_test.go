@@ -359,3 +359,9 @@ func (b *browser) screenshot() []byte {
 	b.check(err)
 	return png
 }
+
+// resize sets the browser window's size in CSS pixels.
+func (b *browser) resize(width, height int) {
+	b.t.Helper()
+	b.do("POST", "/window/rect", map[string]int{"width": width, "height": height}, nil)
+}

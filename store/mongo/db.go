@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -34,7 +35,8 @@ const (
 
 const (
 	// connectTimeout bounds Open's first contact, so that a wrong or
-	// unreachable URI fails in seconds instead of the driver's 30 s.
+	// unreachable URI fails in seconds instead of the driver's 30 s, unless
+	// the URI's serverSelectionTimeoutMS says how long to wait.
 	connectTimeout = 5 * time.Second
 
 	// opTimeout is the deadline of an operation whose context has none, so
@@ -63,6 +65,8 @@ type DB struct {
 	away        *mongodrv.Collection
 
 	where string // hosts/database, for messages; never credentials
+	hosts string // the URI's hosts, for messages
+	wait  time.Duration
 	clock *serverClock
 }
 
@@ -94,7 +98,10 @@ func AllowFerretDB() Option {
 // connection string.
 //
 // Errors name the server's hosts but never the URI's credentials; an
-// unreachable server is one sentence saying so.
+// unreachable server is one sentence saying which hosts could not be
+// reached within how long, why in a few words, and what to check. Open
+// waits for a server as long as the URI's serverSelectionTimeoutMS, else
+// 5 s, and no longer than ctx allows.
 func Open(ctx context.Context, uri, database string, opts ...Option) (*DB, error) {
 	var cfg config
 	for _, o := range opts {
@@ -113,26 +120,34 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*DB, error
 
 	// buildInfo is the first round trip, so it is the one that finds an
 	// unreachable server.
-	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	pctx, cancel := context.WithTimeout(ctx, db.wait)
 	defer cancel()
-	within := budget(pctx)
-	var info bson.Raw
-	if err := db.db.RunCommand(pctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
-		if u := unreachable(pctx, err, db.where, within); u != nil {
+	// Any step may find no server: the first, or a later one after the
+	// primary stepped down or the network went. within is how long the
+	// step could wait for one.
+	failed := func(ctx context.Context, within time.Duration, doing string, err error) (*DB, error) {
+		if u := unreachable(ctx, err, db.hosts, within); u != nil {
 			return fail(u)
 		}
-		return fail(fmt.Errorf("asking %s for its version: %w", db.where, scrub(err, secrets)))
+		return fail(fmt.Errorf("%s %s: %w", doing, db.where, scrub(err, secrets)))
+	}
+	within := budget(pctx, db.wait)
+	var info bson.Raw
+	if err := db.db.RunCommand(pctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return failed(pctx, within, "asking for the version of", err)
 	}
 	if err := checkServer(info, cfg.allowFerretDB); err != nil {
 		return fail(fmt.Errorf("opening %s: %w", db.where, err))
 	}
+	within = budget(pctx, db.wait)
 	if err := db.clock.measure(pctx, db.db); err != nil {
-		return fail(fmt.Errorf("reading the clock of %s: %w", db.where, scrub(err, secrets)))
+		return failed(pctx, within, "reading the clock of", err)
 	}
 	ictx, cancel := withTimeout(ctx)
 	defer cancel()
+	within = budget(ictx, db.wait)
 	if err := db.createIndexes(ictx); err != nil {
-		return fail(fmt.Errorf("creating indexes in %s: %w", db.where, scrub(err, secrets)))
+		return failed(ictx, within, "creating indexes in", err)
 	}
 	return db, nil
 }
@@ -157,13 +172,23 @@ func connect(uri, database string) (*DB, []string, error) {
 	// Nil maps are stored as empty documents so that "outbox.<id>" and
 	// "messages.<key>" always have a document to go into.
 	bsonOpts := &options.BSONOptions{NilMapAsEmpty: true}
-	client, err := mongodrv.Connect(options.Client().
-		ApplyURI(uri).
-		SetServerSelectionTimeout(connectTimeout).
+	opts := options.Client().ApplyURI(uri)
+	wait := connectTimeout
+	if t := opts.ServerSelectionTimeout; t != nil && *t > 0 {
+		wait = *t
+	}
+	client, err := mongodrv.Connect(opts.
+		SetServerSelectionTimeout(wait).
 		SetConnectTimeout(connectTimeout).
 		SetBSONOptions(bsonOpts).
 		SetAppName("handoff"))
 	if err != nil {
+		var dns *net.DNSError
+		if errors.As(err, &dns) && strings.HasPrefix(uri, "mongodb+srv://") {
+			// The driver looks up a mongodb+srv URI's hosts at once.
+			return nil, nil, &scrubbedError{err: err, msg: fmt.Sprintf("cannot look up the hosts of MongoDB at %s: no DNS record %s (%s); check the URI, and the DNS this machine uses",
+				hosts, dns.Name, dnsCause(dns))}
+		}
 		return nil, nil, fmt.Errorf("connecting to MongoDB at %s: %w", where, scrub(err, secrets))
 	}
 	d := client.Database(database, durable())
@@ -176,6 +201,8 @@ func connect(uri, database string) (*DB, []string, error) {
 		leases:      d.Collection(leasesName),
 		away:        d.Collection(awayName),
 		where:       where,
+		hosts:       hosts,
+		wait:        wait,
 		clock:       newServerClock(time.Now),
 	}, secrets, nil
 }

@@ -26,6 +26,19 @@ func testInstanceRoundTrip(t *testing.T, s *suite) {
 		if diff := cmp.Diff(approved, instance(t, e.db, made.ID), sameInstance); diff != "" {
 			t.Errorf("%s request after an approval (-made +read):\n%s", kind, diff)
 		}
+		// What the engine does not own but keeps for the case view: a
+		// failure recorded by a transition of its own.
+		f := flows.Failure{Effect: "e1", Kind: flows.EffectAskReviewer, Key: "review:x:1:U01", User: "U01", Reason: "Slack refused the message: channel_not_found", Code: "channel_not_found"}
+		failed, err := e.svc.RecordFailure(ctxFor(t), made.ID, f)
+		if err != nil {
+			t.Fatalf("RecordFailure: %v", err)
+		}
+		if diff := cmp.Diff(failed, instance(t, e.db, made.ID), sameInstance); diff != "" {
+			t.Errorf("%s request after a recorded failure (-made +read):\n%s", kind, diff)
+		}
+		if _, err := e.svc.RecordFailure(ctxFor(t), made.ID, f); !errors.Is(err, flows.ErrRecorded) {
+			t.Errorf("recording the same failure again: %v, want ErrRecorded", err)
+		}
 	}
 }
 

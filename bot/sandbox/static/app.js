@@ -25,6 +25,7 @@ const page = {
   clientErrors: {},      // what the page refuses before sending, as Slack's client does
   poll: null,            // AbortController of the running poll
   nowAt: 0,              // performance.now() when data.now was received
+  ephemeralMs: 8000,     // how long an ephemeral answer shows before it fades
 };
 
 // ---- talking to the sandbox -------------------------------------------
@@ -155,6 +156,8 @@ function renderNav(data) {
   item('dm', '💬 Messages', unread(data.dm));
   nav.append(el('h4', '', 'Channels'));
   for (const c of data.channels || []) item(c.id, '# ' + c.name, unread(c));
+  nav.append(el('h4', '', 'Sandbox'));
+  item('data', '📊 Reports and data', 0);
 }
 
 function unread(c) {
@@ -177,6 +180,11 @@ function openHome() {
 
 function renderPane(data, jump) {
   const pane = $('#pane');
+  if (page.where === 'data') {
+    $('#title').textContent = 'Reports and data';
+    pane.replaceChildren(renderData(data));
+    return;
+  }
   if (page.where === 'home') {
     $('#title').textContent = 'Home · Handoff';
     pane.replaceChildren();
@@ -215,6 +223,39 @@ function renderPane(data, jump) {
   if (jump || atBottom || conv.messages.length > before) pane.scrollTop = pane.scrollHeight;
 }
 
+// renderData shows what reads the sandbox's data: the report, export and
+// digest made at the sandbox's time, and the command lines that read the
+// same store on the real clock.
+function renderData(data) {
+  const d = data.data || {commands: [], downloads: []};
+  const box = el('div', 'data');
+  box.append(el('h3', '', 'Made now, at the sandbox’s time' + (data.ahead ? ' (' + data.ahead + ' ahead of the real clock)' : '')));
+  const files = el('ul', 'downloads');
+  for (const f of d.downloads) {
+    const li = el('li');
+    const a = el('a', '', f.title);
+    a.href = '/sandbox/api/download/' + encodeURIComponent(f.name);
+    a.dataset.download = f.name;
+    if (f.name.endsWith('.txt')) {
+      a.target = '_blank';
+      a.rel = 'noopener';
+    } else {
+      a.download = f.name;
+    }
+    li.append(a, el('span', 'about', ' · ' + f.about));
+    files.append(li);
+  }
+  box.append(files);
+  box.append(el('h3', '', 'From the command line'));
+  box.append(el('p', '', 'While the sandbox runs, these read its store from another terminal, started in the directory the sandbox was started from. ' +
+    'They count on the real clock: once the sandbox’s clock has moved forward, what is open and overdue there differs from the files above.'));
+  for (const c of d.commands) {
+    box.append(el('pre', 'command', c.line));
+    box.append(el('p', 'about', c.about));
+  }
+  return box;
+}
+
 function renderMessage(m, ctx) {
   if (m.blocks && m.blocks.length) return renderBlocks(m.blocks, ctx);
   const d = el('div', 'blocks');
@@ -236,8 +277,8 @@ function renderToasts(data) {
     t.append(el('small', '', 'Only visible to you'));
     t.append(renderMessage(m, {ephemeral: true}));
     $('#toasts').append(t);
-    setTimeout(() => t.classList.add('fading'), 8000);
-    setTimeout(() => t.remove(), 9000);
+    setTimeout(() => t.classList.add('fading'), page.ephemeralMs);
+    setTimeout(() => t.remove(), page.ephemeralMs + 1000);
   }
 }
 
@@ -328,10 +369,11 @@ function renderElement(e, block, ctx) {
       btn.dataset.action = e.action_id;
       btn.append(textObject(e.text));
       btn.disabled = !interactive;
-      btn.onclick = () => {
+      btn.onclick = () => confirmFirst(e.confirm).then((yes) => {
+        if (!yes) return;
         btn.disabled = true;
         send('').finally(() => { btn.disabled = false; });
-      };
+      });
       return btn;
     }
     case 'overflow':
@@ -348,7 +390,16 @@ function renderElement(e, block, ctx) {
         sel.append(opt);
       }
       sel.disabled = !interactive;
-      sel.onchange = () => { if (sel.value) send(sel.value); };
+      // A menu's confirm is on the element: it asks whichever option is
+      // picked.
+      sel.onchange = () => {
+        const value = sel.value;
+        if (!value) return;
+        confirmFirst(e.confirm).then((yes) => {
+          if (yes) send(value);
+          else sel.value = '';
+        });
+      };
       return sel;
     }
     case 'image':
@@ -356,6 +407,35 @@ function renderElement(e, block, ctx) {
     default:
       return el('span', 'bk-unknown', '[' + e.type + ']');
   }
+}
+
+// confirmFirst shows an element's confirm dialog, as Slack does before it
+// sends the action, and resolves to whether the person confirmed. Without
+// a confirm object it resolves to true at once. Deny, Escape and a click
+// beside the dialog send nothing.
+function confirmFirst(c) {
+  if (!c) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const layer = $('#confirm-layer');
+    const ok = $('#confirm-ok');
+    const deny = $('#confirm-deny');
+    $('#confirm-title').textContent = (c.title && c.title.text) || '';
+    $('#confirm-text').replaceChildren(textObject(c.text));
+    ok.textContent = (c.confirm && c.confirm.text) || 'Yes';
+    deny.textContent = (c.deny && c.deny.text) || 'Cancel';
+    ok.className = 'btn ' + (c.style === 'danger' ? 'danger-solid' : 'primary');
+    const done = (yes) => {
+      layer.hidden = true;
+      ok.onclick = deny.onclick = layer.onclick = layer.onkeydown = null;
+      resolve(yes);
+    };
+    ok.onclick = () => done(true);
+    deny.onclick = () => done(false);
+    layer.onclick = (ev) => { if (ev.target === layer) done(false); };
+    layer.onkeydown = (ev) => { if (ev.key === 'Escape') done(false); };
+    layer.hidden = false;
+    deny.focus();
+  });
 }
 
 function optionsOf(e) {
@@ -689,11 +769,10 @@ function start() {
   };
   $('#composer').onsubmit = (ev) => {
     ev.preventDefault();
+    // A bare /request is a command like any other: the bot answers it
+    // with help, shown as its ephemeral answer.
     const text = $('#command').value.trim();
-    if (!text || text === '/request') {
-      problem('Type a workflow after /request, e.g. /request purchase');
-      if (text !== '/request') return;
-    }
+    if (!text) return;
     post('command', {text}).then(() => { $('#command').value = '/request '; }).catch(() => {});
   };
   $('#modal').onsubmit = (ev) => {

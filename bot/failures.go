@@ -1,0 +1,67 @@
+package bot
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/handoffbot/handoff/flows"
+	"github.com/slack-go/slack"
+)
+
+// failureLine says, in one sentence for the requester and the case view,
+// what Handoff could not do for the request.
+func (r request) failureLine(f flows.Failure) string {
+	switch f.Kind {
+	case flows.EffectStartWorkflow:
+		told := "Handoff could not tell anyone who owns this process."
+		if len(r.p.Owners) > 0 {
+			told = names(r.p.Owners, ", ") + " " + map[bool]string{true: "has", false: "have"}[len(r.p.Owners) == 1] + " been told."
+		}
+		return "⚠️ Could not start *" + escape(workflowTitle(r.p, f.Workflow)) + "*: " + escape(f.Reason) + ". " + told
+	case flows.EffectAskReviewer:
+		return "⚠️ Slack would not deliver the request to " + user(f.User) + " (" + codeText(f.Code) + "), so they were not asked. Tell them, or ask the process owners to reassign it."
+	case flows.EffectUpdateReviews:
+		return "⚠️ Slack would not let Handoff update " + user(f.User) + "'s message (" + codeText(f.Code) + "); it may still show buttons that no longer act."
+	}
+	to := ""
+	if f.User != "" {
+		to = " for " + user(f.User)
+	}
+	return "⚠️ Slack refused a message" + to + " (" + codeText(f.Code) + ")."
+}
+
+// codeText shows an error code of Slack's or Handoff's ("channel_not_found")
+// as code, keeping only the characters such codes have.
+func codeText(code string) string {
+	return "`" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return -1
+	}, code) + "`"
+}
+
+// statusFailures are the failures the requester's status tells: a handoff
+// that could not start, and a reviewer who was never asked while the
+// request still waits on them.
+func (r request) statusFailures() []string {
+	var out []string
+	for _, f := range r.in.Failures {
+		switch {
+		case f.Kind == flows.EffectStartWorkflow,
+			f.Kind == flows.EffectAskReviewer && slices.Contains(r.in.Waiting, f.User) && r.in.State == flows.StateOpen:
+			out = append(out, r.failureLine(f))
+		}
+	}
+	return out
+}
+
+// failureBlocks tell the reader what went wrong for the requester's
+// request and what to do: a notice to a process owner, or to the
+// process channel.
+func failureBlocks(r request, f flows.Failure) []slack.Block {
+	title := escape(workflowTitle(r.p, f.Workflow))
+	text := "⚠️ " + user(r.in.Requester) + "'s request " + r.subject() + " is stuck: Handoff could not start *" + title + "* because " + escape(f.Reason) + "."
+	next := "Fix the flow file or the people it names (`handoff check` shows what it resolves to); until then *" + title + "* has to be done by hand."
+	return []slack.Block{section(text), contextBlock(next + " · " + when(f.At)), slack.NewActionBlock("details", detailsButton(r.in))}
+}
