@@ -23,7 +23,16 @@ const (
 	StateRejected         State = "rejected"
 	StateCancelled        State = "cancelled"
 	StateDone             State = "done" // a workflow of tasks only, all done
+	// StateSkipped: a workflow of the case whose condition (when:) was
+	// false when it would have started. It is recorded, never asked.
+	StateSkipped State = "skipped"
+	// StateBlocked: a join that cannot start because a workflow it waits
+	// for ended rejected or cancelled without an exception route.
+	StateBlocked State = "blocked"
 )
+
+// Succeeded reports whether the state is a successful end: approved or done.
+func (s State) Succeeded() bool { return s == StateApproved || s == StateDone }
 
 // Open reports whether the instance can still change.
 func (s State) Open() bool { return s == StateOpen || s == StateChangesRequested }
