@@ -442,7 +442,17 @@ func (r request) statusLine() string {
 		}
 		return "❌ Rejected."
 	case flows.StateCancelled:
+		if e := lastEvent(in, flows.ActionCancel); e != nil && e.Actor == "" {
+			return "🚫 Cancelled " + when(*in.EndedAt) + ": " + escape(e.Reason) + "."
+		}
 		return "🚫 You cancelled this request " + when(*in.EndedAt) + "."
+	case flows.StateSkipped:
+		return "⏭️ Skipped: " + r.workflowSkipReason() + "."
+	case flows.StateBlocked:
+		if e := lastEvent(in, flows.ActionBlocked); e != nil {
+			return "⛔ Not started: " + escape(e.Reason) + "."
+		}
+		return "⛔ Not started."
 	}
 	return string(in.State)
 }
@@ -458,6 +468,22 @@ func (r request) decided(d flows.Decision) (*flows.Assignment, string) {
 		}
 	}
 	return nil, ""
+}
+
+// lastEvent returns in's last history entry of action a, or nil.
+func lastEvent(in *flows.Instance, a flows.Action) *flows.Event {
+	for i := len(in.History) - 1; i >= 0; i-- {
+		if in.History[i].Action == a {
+			return &in.History[i]
+		}
+	}
+	return nil
+}
+
+// workflowSkipReason says why the request's workflow was skipped: its
+// condition, in words where it is one comparison.
+func (r request) workflowSkipReason() string {
+	return r.conditionUnmet(r.w.When)
 }
 
 // lastEscalation returns the history entry of step's last escalation.
@@ -511,16 +537,25 @@ func (r request) skips(s flows.StepRun) bool {
 // literal, the kind skipReason can put in words.
 var conditionPattern = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*("[^"]*"|'[^']*'|-?[0-9][0-9_.]*)\s*$`)
 
-// skipReason says why a step's condition rules it out: "Amount (USD)
-// under 1,000" for `amount >= 1000`, or the condition as written.
+// skipReason says why a step's condition rules it out.
 func (r request) skipReason(id string) string {
 	def := r.w.Step(id)
-	if def == nil || def.When == "" {
+	if def == nil {
 		return "its condition is false"
 	}
-	m := conditionPattern.FindStringSubmatch(def.When)
+	return r.conditionUnmet(def.When)
+}
+
+// conditionUnmet says why a condition is false for the request's values:
+// "Amount (USD) under 1,000" for `amount >= 1000`, or the condition as
+// written.
+func (r request) conditionUnmet(when string) string {
+	if when == "" {
+		return "its condition is false"
+	}
+	m := conditionPattern.FindStringSubmatch(when)
 	if m == nil {
-		return "not " + code(def.When)
+		return "not " + code(when)
 	}
 	label := m[1]
 	for _, f := range r.formFields() {

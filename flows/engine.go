@@ -49,6 +49,9 @@ type Command struct {
 	Reason string
 	To     string // the new reviewer, for reassign
 	Values Values // the corrected values, for resubmit
+	// System marks Handoff's own cancel of a workflow whose case ended
+	// (cancel_case): no requester asked for it.
+	System bool
 }
 
 // Transition is the outcome of one command: the instance as it is now, what
@@ -338,6 +341,7 @@ func (t *tx) decline(cmd Command) error {
 	t.effect(Effect{Kind: EffectNotifyRequester, Note: string(cmd.Action)})
 	if cmd.Action == ActionReject {
 		t.effect(Effect{Kind: EffectAnnounce, Note: string(StateRejected)})
+		t.ended()
 	}
 	return nil
 }
@@ -430,7 +434,7 @@ func (t *tx) holders(run *StepRun) []Assignment {
 
 // cancel ends the request at the requester's word.
 func (t *tx) cancel(cmd Command) error {
-	if cmd.Actor != t.in.Requester {
+	if cmd.Actor != t.in.Requester && !(cmd.System && cmd.Actor == "") {
 		return ErrNotRequester
 	}
 	if cur := t.in.CurrentStep(); cur != nil {
@@ -445,6 +449,7 @@ func (t *tx) cancel(cmd Command) error {
 	t.in.EndedAt = &t.now
 	t.event(Event{Action: ActionCancel, Actor: cmd.Actor, Reason: strings.TrimSpace(cmd.Reason)})
 	t.effect(Effect{Kind: EffectRequesterStatus})
+	t.ended()
 	return nil
 }
 
@@ -522,19 +527,37 @@ func (t *tx) startRound(i int, who []Assignment) {
 // it had only tasks, and runs its handoffs.
 func (t *tx) finish() {
 	t.in.State = StateDone
-	handoffs := t.w.OnDone
 	if slices.ContainsFunc(t.w.Steps, func(s *Step) bool { return s.Type == StepApproval }) {
 		t.in.State = StateApproved
-		handoffs = t.w.OnApproved
 	}
 	t.in.Current = -1
 	t.in.EndedAt = &t.now
 	t.event(Event{Action: ActionFinish, Target: string(t.in.State)})
 	t.effect(Effect{Kind: EffectNotifyRequester, Note: string(t.in.State)})
 	t.effect(Effect{Kind: EffectAnnounce, Note: string(t.in.State)})
-	for _, h := range handoffs {
+	t.ended()
+}
+
+// ended queues what the end of the workflow sets off: the handoffs of the
+// way it ended (on_approved, on_done, and the exception routes on_rejected
+// and on_cancelled, with cancel_case), and, when the process has joins, a
+// look at which of them the case is ready for now.
+func (t *tx) ended() {
+	hs := map[State][]Handoff{
+		StateApproved: t.w.OnApproved, StateDone: t.w.OnDone,
+		StateRejected: t.w.OnRejected, StateCancelled: t.w.OnCancelled,
+	}[t.in.State]
+	for _, h := range hs {
+		if h.CancelCase {
+			t.event(Event{Action: ActionCancelCase})
+			t.effect(Effect{Kind: EffectCancelCase})
+			continue
+		}
 		t.event(Event{Action: ActionHandoff, Target: h.Start})
 		t.effect(Effect{Kind: EffectStartWorkflow, Workflow: h.Start})
+	}
+	if t.p.hasJoins() {
+		t.effect(Effect{Kind: EffectContinueCase})
 	}
 }
 

@@ -65,6 +65,19 @@ func (s *seedStore) SaveTransition(_ context.Context, t *flows.Transition) error
 	return nil
 }
 
+// InstancesByCase returns the kept instances of case caseID, oldest first.
+func (s *seedStore) InstancesByCase(_ context.Context, caseID string) ([]*flows.Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*flows.Instance
+	for _, id := range s.created {
+		if in := s.ins[id]; in.CaseID == caseID {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
 // take returns the instances kept, oldest first, and forgets them.
 func (s *seedStore) take() []*flows.Instance {
 	s.mu.Lock()

@@ -1,0 +1,343 @@
+package flows
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The workflows of a case after its first: handoffs (on_approved: [start:x],
+// and the exception routes on_rejected and on_cancelled), joins (after:,
+// after_any:) and cancel_case. Every instance of a case has the id
+// CaseID-workflow, so however many branches end at the same moment, on
+// however many replicas, a workflow starts once in its case: the store's
+// insert of that id is the compare-and-swap, and the losers find it there.
+
+// JoinResult is what a join can do in a case as it stands.
+type JoinResult int
+
+// The join results.
+const (
+	JoinWait    JoinResult = iota // a workflow it waits for has not ended yet
+	JoinStart                     // everything it waits for is settled: start it
+	JoinBlocked                   // a workflow it waits for failed: it can never start
+)
+
+// Join decides join w in the case of instances ins. After waits for all of
+// its workflows, AfterAny for the first: a workflow that ended approved or
+// done counts; one that is open, or not started but still may be, is
+// waited for; one that was skipped, will never start, or ended rejected or
+// cancelled with an exception route is left out; one that ended rejected
+// or cancelled without a route, or is blocked itself, fails the join, and
+// reason says which and how. A join whose workflows were all left out
+// starts: a skipped branch must not hold up the case.
+func Join(p *Process, w *Workflow, ins []*Instance) (JoinResult, string) {
+	return join(p, w, ins, map[string]bool{})
+}
+
+func join(p *Process, w *Workflow, ins []*Instance, seen map[string]bool) (JoinResult, string) {
+	all, allWhy := tally(p, w.After, false, ins, seen)
+	first, firstWhy := tally(p, w.AfterAny, true, ins, seen)
+	switch {
+	case all == JoinBlocked:
+		return JoinBlocked, allWhy
+	case first == JoinBlocked:
+		return JoinBlocked, firstWhy
+	case all == JoinWait || first == JoinWait:
+		return JoinWait, ""
+	}
+	return JoinStart, ""
+}
+
+// tally decides one list of a join: all of ids, or the first (any).
+func tally(p *Process, ids []string, any bool, ins []*Instance, seen map[string]bool) (JoinResult, string) {
+	succeeded, waiting, failed := false, false, ""
+	for _, id := range ids {
+		switch st, why := branch(p, id, ins, seen); st {
+		case branchSucceeded:
+			succeeded = true
+		case branchWaiting:
+			waiting = true
+		case branchFailed:
+			failed = cmp.Or(failed, why)
+		}
+	}
+	switch {
+	case any && succeeded:
+		return JoinStart, ""
+	case !any && failed != "":
+		return JoinBlocked, failed
+	case waiting:
+		return JoinWait, ""
+	case failed != "":
+		return JoinBlocked, failed
+	}
+	return JoinStart, ""
+}
+
+type branchState int
+
+const (
+	branchLeftOut branchState = iota
+	branchSucceeded
+	branchWaiting
+	branchFailed
+)
+
+// branch is where workflow id stands in the case, for a join.
+func branch(p *Process, id string, ins []*Instance, seen map[string]bool) (branchState, string) {
+	w := p.Workflow(id)
+	if w == nil {
+		return branchLeftOut, ""
+	}
+	in := LatestOf(ins, id)
+	if in == nil {
+		if mayStart(p, w, ins, seen) {
+			return branchWaiting, ""
+		}
+		return branchLeftOut, ""
+	}
+	title := cmp.Or(w.Title, w.ID)
+	switch {
+	case in.State.Open():
+		return branchWaiting, ""
+	case in.State.Succeeded():
+		return branchSucceeded, ""
+	case in.State == StateBlocked:
+		return branchFailed, title + " could not start"
+	case in.State == StateRejected && len(w.OnRejected) == 0:
+		return branchFailed, title + " was rejected"
+	case in.State == StateCancelled && len(w.OnCancelled) == 0:
+		return branchFailed, title + " was cancelled"
+	}
+	return branchLeftOut, "" // ended on an exception route, which takes it from here
+}
+
+// mayStart reports whether workflow w, not in the case yet, may still
+// start in it: something that hands off to it has not ended yet, or ended
+// the way that starts it (the start is on its way), or, for a join, its
+// own workflows are not settled against it.
+func mayStart(p *Process, w *Workflow, ins []*Instance, seen map[string]bool) bool {
+	if seen[w.ID] {
+		return false // a cycle, which check refuses: nothing more can come of it
+	}
+	seen[w.ID] = true
+	defer delete(seen, w.ID)
+	if w.Joins() {
+		if r, _ := join(p, w, ins, seen); r != JoinBlocked {
+			return true
+		}
+	}
+	for _, from := range p.Workflows {
+		for state, hs := range map[State][]Handoff{StateApproved: from.OnApproved, StateDone: from.OnDone, StateRejected: from.OnRejected, StateCancelled: from.OnCancelled} {
+			if !slices.ContainsFunc(hs, func(h Handoff) bool { return h.Start == w.ID }) {
+				continue
+			}
+			in := LatestOf(ins, from.ID)
+			switch {
+			case in == nil && mayStart(p, from, ins, seen):
+				return true
+			case in != nil && (in.State.Open() || in.State == state):
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// LatestOf returns the newest instance of workflow id among ins, or nil.
+func LatestOf(ins []*Instance, id string) *Instance {
+	var out *Instance
+	for _, in := range ins {
+		if in.Workflow == id && (out == nil || !in.CreatedAt.Before(out.CreatedAt)) {
+			out = in
+		}
+	}
+	return out
+}
+
+// CaseValues are the values a workflow started later in a case runs on:
+// everything the case's workflows collected, the newer over the older.
+func CaseValues(ins []*Instance) Values {
+	sorted := slices.Clone(ins)
+	slices.SortStableFunc(sorted, func(a, b *Instance) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	out := Values{}
+	for _, in := range sorted {
+		for k, v := range in.Values {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// ActionBlocked is the history entry of a join that cannot start, and
+// ActionCancelCase that of a workflow whose end cancels its case.
+const (
+	ActionBlocked    Action = "blocked"
+	ActionCancelCase Action = "cancelled_case"
+)
+
+// The effects of a case's later workflows.
+const (
+	// EffectContinueCase starts the joins of the case that are ready.
+	EffectContinueCase EffectKind = "continue_case"
+	// EffectCancelCase cancels the case's other open workflows.
+	EffectCancelCase EffectKind = "cancel_case"
+)
+
+// NotStarted returns the creation of an instance of w in state skipped (its
+// condition was false for the case's values) or blocked (a workflow it
+// waits for failed), with reason: recorded in the case so that the case
+// view, the requester's status and the other joins see it, never asked.
+// Its one effect looks at the case's joins again, which may have been
+// waiting for it.
+func NotStarted(p *Process, w *Workflow, req StartRequest, now time.Time, state State, reason string) *Transition {
+	in := &Instance{
+		ID: req.ID, CaseID: req.CaseID, ParentID: req.ParentID,
+		Process: p.Name, Workflow: w.ID, DefinitionVersion: req.Version, DefinitionHash: p.Source.Hash,
+		Requester: req.Requester, Values: req.Values, State: state, Current: -1,
+		CreatedAt: now, EndedAt: &now, Outbox: map[string]Effect{},
+	}
+	for _, s := range w.Steps {
+		in.Steps = append(in.Steps, StepRun{ID: s.ID, Status: StepWaiting})
+	}
+	t := &tx{p: p, w: w, in: in, now: now, quiet: true}
+	action := ActionSkip
+	if state == StateBlocked {
+		action = ActionBlocked
+	}
+	t.event(Event{Action: action, Reason: reason})
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	if p.hasJoins() {
+		t.effect(Effect{Kind: EffectContinueCase})
+	}
+	return t.done()
+}
+
+// hasJoins reports whether any workflow of p is a join.
+func (p *Process) hasJoins() bool { return slices.ContainsFunc(p.Workflows, (*Workflow).Joins) }
+
+// StartError is a workflow of a case that could not start; errors.Is and
+// CannotStart see through it.
+type StartError struct {
+	Workflow string
+	Err      error
+}
+
+func (e *StartError) Error() string { return "starting " + e.Workflow + ": " + e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// caseOf loads in's case and the definition it runs on.
+func (s *Service) caseOf(ctx context.Context, in *Instance) (*Process, []*Instance, error) {
+	p, err := s.lib.Version(ctx, in.Process, in.DefinitionVersion)
+	if err != nil {
+		return nil, nil, fmt.Errorf("definition of %s: %w", in.ID, err)
+	}
+	ins, err := s.store.InstancesByCase(ctx, in.CaseID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading the case of %s: %w", in.ID, err)
+	}
+	return p, ins, nil
+}
+
+// startInCase starts workflow w in the case of ins on the case's values,
+// from instance from; as skipped when its condition is false for them. A
+// workflow already in the case is returned as it is: a redelivered effect,
+// or another branch that got there first.
+func (s *Service) startInCase(ctx context.Context, p *Process, w *Workflow, from *Instance, ins []*Instance) (*Instance, error) {
+	req := StartRequest{
+		ID: from.CaseID + "-" + w.ID, CaseID: from.CaseID, ParentID: from.ID,
+		Requester: from.Requester, Values: CaseValues(ins), Version: from.DefinitionVersion,
+	}
+	ok, err := w.Applies(req.Values)
+	if err != nil {
+		return nil, &StartError{Workflow: w.ID, Err: err}
+	}
+	var in *Instance
+	if ok {
+		in, err = s.start(ctx, p, w, req)
+	} else {
+		t := NotStarted(p, w, req, s.clock.Now().UTC(), StateSkipped, "condition false: "+w.When)
+		err, in = s.store.CreateInstance(ctx, t), t.Instance
+	}
+	if errors.Is(err, ErrExists) {
+		return s.store.Instance(ctx, req.ID)
+	}
+	if err != nil {
+		return nil, &StartError{Workflow: w.ID, Err: err}
+	}
+	return in, nil
+}
+
+// ContinueCase starts every join of in's case that is ready now and
+// records as blocked every join that can no longer start. It returns the
+// instances it made. Each join is decided on the case as just read; a join
+// two replicas both find ready is made once (see startInCase).
+func (s *Service) ContinueCase(ctx context.Context, in *Instance) ([]*Instance, error) {
+	p, ins, err := s.caseOf(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var made []*Instance
+	var errs []error
+	for _, w := range p.Workflows {
+		if !w.Joins() || LatestOf(ins, w.ID) != nil {
+			continue
+		}
+		var child *Instance
+		switch r, reason := Join(p, w, ins); r {
+		case JoinStart:
+			child, err = s.startInCase(ctx, p, w, in, ins)
+		case JoinBlocked:
+			req := StartRequest{ID: in.CaseID + "-" + w.ID, CaseID: in.CaseID, ParentID: in.ID, Requester: in.Requester, Values: CaseValues(ins), Version: in.DefinitionVersion}
+			t := NotStarted(p, w, req, s.clock.Now().UTC(), StateBlocked, reason)
+			if err = s.store.CreateInstance(ctx, t); err == nil || errors.Is(err, ErrExists) {
+				child, err = t.Instance, nil
+			}
+		default:
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		made = append(made, child)
+	}
+	return made, errors.Join(errs...)
+}
+
+// CancelCase ends the open workflows of in's case other than in: in ended
+// the way its cancel_case route says. Each is cancelled by Handoff, its
+// reviewers' messages updated and nobody reminded again. It returns the
+// instances it cancelled.
+func (s *Service) CancelCase(ctx context.Context, in *Instance) ([]*Instance, error) {
+	_, ins, err := s.caseOf(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	title := in.Workflow
+	if _, w, err := s.Definition(ctx, in); err == nil {
+		title = cmp.Or(w.Title, w.ID)
+	}
+	reason := "the case ended: " + title + " was " + strings.ReplaceAll(string(in.State), "_", " ")
+	var out []*Instance
+	var errs []error
+	for _, other := range ins {
+		if other.ID == in.ID || !other.State.Open() {
+			continue
+		}
+		done, err := s.Act(ctx, other.ID, Command{Action: ActionCancel, System: true, Reason: reason})
+		switch {
+		case errors.Is(err, ErrClosed):
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			out = append(out, done)
+		}
+	}
+	return out, errors.Join(errs...)
+}
