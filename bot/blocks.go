@@ -582,6 +582,11 @@ func outcomeText(r request, note string) string {
 		return "✅ Your request " + what + " was approved."
 	case string(flows.StateDone):
 		return "✅ " + what + " is done."
+	case string(flows.StateBlocked):
+		if e := lastEvent(r.in, flows.ActionBlocked); e != nil {
+			return "⛔ " + what + " will not start: " + escape(e.Reason) + "."
+		}
+		return "⛔ " + what + " will not start."
 	case string(flows.StateRejected):
 		if a, step := r.decided(flows.DecisionRejected); a != nil {
 			return "❌ " + user(a.User) + " rejected your request " + what + " at *" + escape(stepTitle(r.w, step)) + "*: " + quote(a.Reason)

@@ -212,11 +212,26 @@ func NotStarted(p *Process, w *Workflow, req StartRequest, now time.Time, state 
 	}
 	t.event(Event{Action: action, Reason: reason})
 	t.effect(Effect{Kind: EffectRequesterStatus})
+	if state == StateBlocked {
+		// The case cannot end well: its requester and owners are told
+		// which branch failed it.
+		in.Failures = []Failure{{Effect: blockedEffect, Kind: EffectStartWorkflow, Workflow: w.ID, Reason: reason, Code: "blocked", At: now}}
+		t.effect(Effect{Kind: EffectNotifyRequester, Note: string(StateBlocked)})
+		for _, owner := range p.Owners {
+			t.effect(Effect{Kind: EffectFailureNotice, User: owner, Note: blockedEffect})
+		}
+		if p.Channel != "" {
+			t.effect(Effect{Kind: EffectFailureNotice, Note: blockedEffect})
+		}
+	}
 	if p.hasJoins() {
 		t.effect(Effect{Kind: EffectContinueCase})
 	}
 	return t.done()
 }
+
+// blockedEffect names the failure a blocked instance is created with.
+const blockedEffect = "blocked"
 
 // hasJoins reports whether any workflow of p is a join.
 func (p *Process) hasJoins() bool { return slices.ContainsFunc(p.Workflows, (*Workflow).Joins) }
