@@ -322,7 +322,41 @@ func (s *Service) ContinueCase(ctx context.Context, in *Instance) ([]*Instance, 
 		}
 		made = append(made, child)
 	}
+	// A join this instance made is in its history, as a handoff is: the
+	// case view and the report count on it. Looked for again on a
+	// redelivery, in case the process died between the two writes.
+	for _, child := range append(made, ins...) {
+		j := p.Workflow(child.Workflow)
+		if child.ParentID != in.ID || j == nil || !j.Joins() || handedOff(in, child.Workflow) {
+			continue
+		}
+		if err := s.recordJoin(ctx, in.ID, child.Workflow); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return made, errors.Join(errs...)
+}
+
+// handedOff reports whether in's history hands off to workflow.
+func handedOff(in *Instance, workflow string) bool {
+	return slices.ContainsFunc(in.History, func(e Event) bool { return e.Action == ActionHandoff && e.Target == workflow })
+}
+
+// recordJoin adds to instance id's history that its end started join
+// workflow, unless it says so already.
+func (s *Service) recordJoin(ctx context.Context, id, workflow string) error {
+	_, err := s.transact(ctx, id, "recording the join "+workflow, func(p *Process, w *Workflow, in *Instance, now time.Time) (*Transition, error) {
+		if handedOff(in, workflow) {
+			return nil, ErrRecorded
+		}
+		t := &tx{p: p, w: w, in: in.Clone(), now: now, from: in.Version, quiet: true}
+		t.event(Event{Action: ActionHandoff, Target: workflow})
+		return t.done(), nil
+	})
+	if errors.Is(err, ErrRecorded) {
+		return nil
+	}
+	return err
 }
 
 // CancelCase ends the open workflows of in's case other than in: in ended

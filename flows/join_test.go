@@ -89,26 +89,26 @@ func graphProcess(t *testing.T) *Process {
 	}
 }
 
-// caseRun drives a case through the service as the dispatcher does: each
+// caseDriver drives a case through the service as the dispatcher does: each
 // effect that starts, continues or cancels part of the case is run, as
 // often as a redelivery would.
-type caseRun struct {
+type caseDriver struct {
 	t   *testing.T
 	svc *Service
 	st  *memStore
 	now time.Time
 }
 
-func newCaseRun(t *testing.T, p *Process) *caseRun {
+func newCaseDriver(t *testing.T, p *Process) *caseDriver {
 	st := &memStore{ins: map[string]*Instance{}}
-	r := &caseRun{t: t, st: st, now: t0}
+	r := &caseDriver{t: t, st: st, now: t0}
 	r.svc = NewService(st, NewLibrary([]*Process{p}, nil), nil, ClockFunc(func() time.Time { return r.now }))
 	return r
 }
 
 // settle runs every case effect left in the outbox of every instance, as
 // many times as they come, until none is left.
-func (r *caseRun) settle() {
+func (r *caseDriver) settle() {
 	r.t.Helper()
 	ctx := context.Background()
 	for range 20 {
@@ -142,13 +142,13 @@ func (r *caseRun) settle() {
 	r.t.Fatal("the case's effects never settled")
 }
 
-func (r *caseRun) drop(id, effect string) {
+func (r *caseDriver) drop(id, effect string) {
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	delete(r.st.ins[id].Outbox, effect)
 }
 
-func (r *caseRun) submit(team string) {
+func (r *caseDriver) submit(team string) {
 	r.t.Helper()
 	p := r.svc.lib.Process("onboarding")
 	w := p.Workflow("new_hire")
@@ -161,7 +161,7 @@ func (r *caseRun) submit(team string) {
 	}
 }
 
-func (r *caseRun) act(id string, cmd Command) {
+func (r *caseDriver) act(id string, cmd Command) {
 	r.t.Helper()
 	r.now = r.now.Add(time.Minute)
 	if _, err := r.svc.Act(context.Background(), id, cmd); err != nil {
@@ -171,7 +171,7 @@ func (r *caseRun) act(id string, cmd Command) {
 }
 
 // states is the case as "workflow:state" in a stable order.
-func (r *caseRun) states() []string {
+func (r *caseDriver) states() []string {
 	ins, _ := r.st.InstancesByCase(context.Background(), "C1")
 	var out []string
 	for _, in := range ins {
@@ -183,55 +183,55 @@ func (r *caseRun) states() []string {
 
 func TestJoins(t *testing.T) {
 	t.Parallel()
-	done := func(r *caseRun, wf, step string) {
+	done := func(r *caseDriver, wf, step string) {
 		r.act("C1-"+wf, Command{Action: ActionComplete, Actor: "U" + strings.ToUpper(step), Step: step})
 	}
 	tests := []struct {
 		name string
 		team string
 		edit func(p *Process)
-		run  func(r *caseRun)
+		run  func(r *caseDriver)
 		want []string
 	}{
-		{"every branch done: the join starts once", "engineering", nil, func(r *caseRun) {
+		{"every branch done: the join starts once", "engineering", nil, func(r *caseDriver) {
 			r.act("C1-accounts", Command{Action: ActionApprove, Actor: "UIT", Step: "it"})
 			done(r, "laptop", "ship")
 			done(r, "training", "course")
 		}, []string{"accounts:approved", "day_one:open", "laptop:done", "new_hire:approved", "training:done"}},
-		{"a branch still open: the join waits", "engineering", nil, func(r *caseRun) {
+		{"a branch still open: the join waits", "engineering", nil, func(r *caseDriver) {
 			r.act("C1-accounts", Command{Action: ActionApprove, Actor: "UIT", Step: "it"})
 			done(r, "laptop", "ship")
 		}, []string{"accounts:approved", "laptop:done", "new_hire:approved", "training:open"}},
-		{"a skipped branch is not waited for", "sales", nil, func(r *caseRun) {
+		{"a skipped branch is not waited for", "sales", nil, func(r *caseDriver) {
 			r.act("C1-accounts", Command{Action: ActionApprove, Actor: "UIT", Step: "it"})
 			done(r, "laptop", "ship")
 		}, []string{"accounts:approved", "day_one:open", "laptop:done", "new_hire:approved", "training:skipped"}},
-		{"a branch rejected without a route blocks the join", "sales", nil, func(r *caseRun) {
+		{"a branch rejected without a route blocks the join", "sales", nil, func(r *caseDriver) {
 			r.act("C1-accounts", Command{Action: ActionReject, Actor: "UIT", Step: "it", Reason: "no budget"})
 			done(r, "laptop", "ship")
 		}, []string{"accounts:rejected", "day_one:blocked", "laptop:done", "new_hire:approved", "training:skipped"}},
 		{"a branch rejected with a route is left out", "sales", func(p *Process) {
 			p.Workflow("accounts").OnRejected = []Handoff{{Start: "manual"}}
 			p.Workflows = append(p.Workflows, &Workflow{ID: "manual", Steps: []*Step{{ID: "by_hand", Type: StepTask, Reviewers: []Reviewer{{Kind: ReviewerUser, Name: "UBY_HAND"}}, Approvals: Approvals{N: 1}}}})
-		}, func(r *caseRun) {
+		}, func(r *caseDriver) {
 			r.act("C1-accounts", Command{Action: ActionReject, Actor: "UIT", Step: "it", Reason: "no budget"})
 			done(r, "laptop", "ship")
 		}, []string{"accounts:rejected", "day_one:open", "laptop:done", "manual:open", "new_hire:approved", "training:skipped"}},
 		{"after_any: the first branch starts it, the second does not again", "engineering", func(p *Process) {
 			j := p.Workflow("day_one")
 			j.After, j.AfterAny = nil, []string{"laptop", "training"}
-		}, func(r *caseRun) {
+		}, func(r *caseDriver) {
 			done(r, "laptop", "ship")
 			done(r, "training", "course")
 		}, []string{"accounts:open", "day_one:open", "laptop:done", "new_hire:approved", "training:done"}},
 		{"cancel_case ends the other branches", "engineering", func(p *Process) {
 			p.Workflow("accounts").OnRejected = []Handoff{{CancelCase: true}}
-		}, func(r *caseRun) {
+		}, func(r *caseDriver) {
 			r.act("C1-accounts", Command{Action: ActionReject, Actor: "UIT", Step: "it", Reason: "not hired after all"})
 		}, []string{"accounts:rejected", "day_one:blocked", "laptop:cancelled", "new_hire:approved", "training:cancelled"}},
 		{"a resubmission inside a branch", "sales", func(p *Process) {
 			p.Workflow("accounts").Form = []Field{{ID: "login", Type: FieldText}}
-		}, func(r *caseRun) {
+		}, func(r *caseDriver) {
 			r.act("C1-accounts", Command{Action: ActionRequestChanges, Actor: "UIT", Step: "it", Reason: "which login?"})
 			r.act("C1-accounts", Command{Action: ActionResubmit, Actor: "UANN", Values: Values{"name": "Nina", "team": "sales", "login": "nina"}})
 			done(r, "laptop", "ship")
@@ -248,7 +248,7 @@ func TestJoins(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(p)
 			}
-			r := newCaseRun(t, p)
+			r := newCaseDriver(t, p)
 			r.submit(tt.team)
 			r.act("C1", Command{Action: ActionApprove, Actor: "UHR", Step: "hr"})
 			tt.run(r)
@@ -263,7 +263,7 @@ func TestJoins(t *testing.T) {
 // failed it, for the case view and the requester.
 func TestJoinBlockedSaysWhy(t *testing.T) {
 	t.Parallel()
-	r := newCaseRun(t, graphProcess(t))
+	r := newCaseDriver(t, graphProcess(t))
 	r.submit("sales")
 	r.act("C1", Command{Action: ActionApprove, Actor: "UHR", Step: "hr"})
 	r.act("C1-accounts", Command{Action: ActionReject, Actor: "UIT", Step: "it", Reason: "no"})
@@ -281,7 +281,7 @@ func TestJoinBlockedSaysWhy(t *testing.T) {
 func TestJoinAtTheSameMoment(t *testing.T) {
 	t.Parallel()
 	for range 20 {
-		r := newCaseRun(t, graphProcess(t))
+		r := newCaseDriver(t, graphProcess(t))
 		r.submit("sales")
 		r.act("C1", Command{Action: ActionApprove, Actor: "UHR", Step: "hr"})
 		ctx := context.Background()
@@ -321,7 +321,7 @@ func TestJoinAtTheSameMoment(t *testing.T) {
 // on everything the case collected, not only its parent's form.
 func TestHandoffRunsOnTheCaseValues(t *testing.T) {
 	t.Parallel()
-	r := newCaseRun(t, graphProcess(t))
+	r := newCaseDriver(t, graphProcess(t))
 	r.submit("engineering")
 	r.act("C1", Command{Action: ActionApprove, Actor: "UHR", Step: "hr"})
 	in, err := r.st.Instance(context.Background(), "C1-training")
