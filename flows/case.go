@@ -152,16 +152,12 @@ func (g *caseGraph) prereq(id string) prereq {
 	if in == nil {
 		w := g.p.Workflow(id)
 		switch {
-		case w != nil && w.Joins():
-			switch g.join(w) {
-			case joinWaiting, joinReady:
-				return prereqPending
-			case joinFailing:
-				return prereqFailed
-			}
+		case w == nil:
 			return prereqIgnored
-		case g.open:
-			return prereqPending // a handoff of an open workflow may start it
+		case w.Joins() && g.join(w) == joinFailing:
+			return prereqFailed
+		case mayStart(g.p, w, g.ins, map[string]bool{}):
+			return prereqPending // a handoff or a join may still start it
 		}
 		return prereqIgnored
 	}
@@ -181,37 +177,20 @@ func (g *caseGraph) prereq(id string) prereq {
 	return prereqIgnored // skipped
 }
 
-// join works out how join w, which has no instance in the case, stands.
+// join works out how join w, which has no instance in the case, stands:
+// as the engine decides it (see Join).
 func (g *caseGraph) join(w *Workflow) joinState {
 	if s, ok := g.joins[w.ID]; ok {
 		return s
 	}
-	if g.seen[w.ID] {
-		return joinNotReached // a cycle: validation refuses them
-	}
-	g.seen[w.ID] = true
-	count := map[prereq]int{}
-	for _, id := range w.After {
-		count[g.prereq(id)]++
-	}
-	anyCount := map[prereq]int{}
-	for _, id := range w.AfterAny {
-		anyCount[g.prereq(id)]++
-	}
 	s := joinNotReached
-	switch {
-	case count[prereqFailed] > 0:
-		s = joinFailing
-	case count[prereqPending] > 0:
-		s = joinWaiting
-	case len(w.AfterAny) > 0 && anyCount[prereqMet] == 0 && anyCount[prereqPending] > 0:
-		s = joinWaiting
-	case len(w.AfterAny) > 0 && anyCount[prereqMet] == 0 && anyCount[prereqFailed] > 0:
-		s = joinFailing
-	case len(w.AfterAny) > 0 && anyCount[prereqMet] == 0:
-		s = joinNotReached
-	case count[prereqMet] > 0 || anyCount[prereqMet] > 0:
+	switch r, _ := Join(g.p, w, g.ins); r {
+	case JoinStart:
 		s = joinReady
+	case JoinWait:
+		s = joinWaiting
+	case JoinBlocked:
+		s = joinFailing
 	}
 	g.joins[w.ID] = s
 	return s

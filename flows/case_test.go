@@ -176,7 +176,8 @@ func TestCasePlaces(t *testing.T) {
 			{Workflow: "training", Kind: flows.PlaceNotReached, Stage: 1},
 			{Workflow: "parking", Kind: flows.PlaceNotReached, Stage: 1},
 			{Workflow: "loaner", Kind: flows.PlaceNotReached, Stage: 2},
-			{Workflow: "checkin", Kind: flows.PlaceNotReached, Stage: 2},
+			// The approval's handoffs are on their way: the join waits.
+			{Workflow: "checkin", Kind: flows.PlaceWaiting, WaitsFor: []string{"accounts", "laptop", "training"}, Stage: 2},
 			ran("welcome_pack", flows.StateDone, 0),
 		}},
 	} {

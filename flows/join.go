@@ -25,6 +25,7 @@ const (
 	JoinWait    JoinResult = iota // a workflow it waits for has not ended yet
 	JoinStart                     // everything it waits for is settled: start it
 	JoinBlocked                   // a workflow it waits for failed: it can never start
+	JoinNever                     // none of its workflows ran, and none will: not reached
 )
 
 // Join decides join w in the case of instances ins. After waits for all of
@@ -33,8 +34,11 @@ const (
 // waited for; one that was skipped, will never start, or ended rejected or
 // cancelled with an exception route is left out; one that ended rejected
 // or cancelled without a route, or is blocked itself, fails the join, and
-// reason says which and how. A join whose workflows were all left out
-// starts: a skipped branch must not hold up the case.
+// reason says which and how. A join whose workflows are all left out
+// starts if any of them is in the case (skipped, or on an exception
+// route): a skipped branch must not hold up the case. If none is, the case
+// never got there (the workflow that hands off to them was rejected): it
+// is never reached.
 func Join(p *Process, w *Workflow, ins []*Instance) (JoinResult, string) {
 	return join(p, w, ins, map[string]bool{})
 }
@@ -49,14 +53,19 @@ func join(p *Process, w *Workflow, ins []*Instance, seen map[string]bool) (JoinR
 		return JoinBlocked, firstWhy
 	case all == JoinWait || first == JoinWait:
 		return JoinWait, ""
+	case all == JoinNever && first == JoinNever:
+		return JoinNever, ""
 	}
 	return JoinStart, ""
 }
 
-// tally decides one list of a join: all of ids, or the first (any).
+// tally decides one list of a join: all of ids, or the first (any). An
+// empty list has nothing to say (JoinNever, which the other list
+// overrides).
 func tally(p *Process, ids []string, any bool, ins []*Instance, seen map[string]bool) (JoinResult, string) {
-	succeeded, waiting, failed := false, false, ""
+	succeeded, waiting, failed, present := false, false, "", false
 	for _, id := range ids {
+		present = present || LatestOf(ins, id) != nil
 		switch st, why := branch(p, id, ins, seen); st {
 		case branchSucceeded:
 			succeeded = true
@@ -75,6 +84,8 @@ func tally(p *Process, ids []string, any bool, ins []*Instance, seen map[string]
 		return JoinWait, ""
 	case failed != "":
 		return JoinBlocked, failed
+	case !succeeded && !present:
+		return JoinNever, ""
 	}
 	return JoinStart, ""
 }
@@ -128,7 +139,7 @@ func mayStart(p *Process, w *Workflow, ins []*Instance, seen map[string]bool) bo
 	seen[w.ID] = true
 	defer delete(seen, w.ID)
 	if w.Joins() {
-		if r, _ := join(p, w, ins, seen); r != JoinBlocked {
+		if r, _ := join(p, w, ins, seen); r == JoinWait || r == JoinStart {
 			return true
 		}
 	}

@@ -259,6 +259,23 @@ func TestJoins(t *testing.T) {
 	}
 }
 
+// TestJoinNeverReached: when the first workflow is rejected no branch
+// starts, and the join after them is not started either, nor recorded as
+// blocked: the case never got there.
+func TestJoinNeverReached(t *testing.T) {
+	t.Parallel()
+	r := newCaseDriver(t, graphProcess(t))
+	r.submit("sales")
+	r.act("C1", Command{Action: ActionReject, Actor: "UHR", Step: "hr", Reason: "no"})
+	if got, want := r.states(), []string{"new_hire:rejected"}; !slices.Equal(got, want) {
+		t.Errorf("the case is %v; want %v", got, want)
+	}
+	ins, _ := r.st.InstancesByCase(context.Background(), "C1")
+	if got := CaseStatus(r.svc.lib.Process("onboarding"), ins); got != CaseRejected {
+		t.Errorf("the case's status is %s; want rejected", got)
+	}
+}
+
 // TestJoinBlockedSaysWhy: a blocked join's history names the branch that
 // failed it, for the case view and the requester.
 func TestJoinBlockedSaysWhy(t *testing.T) {
