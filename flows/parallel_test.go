@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -475,4 +476,78 @@ func offset(at *time.Time) time.Duration {
 		return -1
 	}
 	return at.Sub(t1)
+}
+
+func TestParallelDigest(t *testing.T) {
+	t.Parallel()
+	p := vendorProcess(t)
+	lib := NewLibrary([]*Process{p}, nil)
+	in := vendorAtGroup(t, p, "5000")
+	tests := []struct {
+		name  string
+		at    time.Duration // after t1
+		steps []string      // of the digest's steps, in its order
+		users []string      // reviewers told
+	}{
+		{"nothing late yet", 23 * time.Hour, nil, nil},
+		{"legal late", 25 * time.Hour, []string{"legal"}, []string{"ULEG"}},
+		{"both late", 49 * time.Hour, []string{"legal", "security"}, []string{"ULEG", "USEC1", "USEC2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d, err := BuildDigest(context.Background(), seq(in), lib, t1.Add(tt.at), DigestOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var steps, users []string
+			for _, pd := range d.Processes {
+				for _, sd := range pd.Steps {
+					steps = append(steps, sd.Step)
+				}
+			}
+			for _, rd := range d.Reviewers {
+				users = append(users, rd.User)
+			}
+			if diff := cmp.Diff(tt.steps, steps); diff != "" {
+				t.Errorf("steps (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.users, users); diff != "" {
+				t.Errorf("reviewers (-want +got):\n%s", diff)
+			}
+			if want := len(tt.steps) > 0; Overdue(in, t1.Add(tt.at)) != want || (want && d.Overdue != 1) {
+				t.Errorf("Overdue %v, digest counts %d requests; want %v and one request", !want, d.Overdue, want)
+			}
+		})
+	}
+}
+
+func TestParallelReport(t *testing.T) {
+	t.Parallel()
+	p := vendorProcess(t)
+	in := vendorAtGroup(t, p, "5000")
+	b := NewReportBuilder(time.Time{}, t1.Add(25*time.Hour)) // legal is late, security not yet
+	b.Add(in)
+	r := b.Report()
+	open := map[string][2]int{}
+	for _, s := range r.Steps {
+		if s.Open > 0 {
+			open[s.Step] = [2]int{s.Open, s.Overdue}
+		}
+	}
+	if diff := cmp.Diff(map[string][2]int{"legal": {1, 1}, "security": {1, 0}, "setup": {1, 0}}, open); diff != "" {
+		t.Errorf("open and overdue by step (-want +got):\n%s", diff)
+	}
+	if len(r.Processes) != 1 || r.Processes[0].Overdue != 1 {
+		t.Errorf("processes %+v, want one with one overdue request", r.Processes)
+	}
+	reviewers := map[string]int{}
+	for _, u := range r.Reviewers {
+		if u.Open > 0 {
+			reviewers[u.User] = u.Open
+		}
+	}
+	if diff := cmp.Diff(map[string]int{"ULEG": 1, "USEC1": 1, "USEC2": 1, "UOPS": 1}, reviewers); diff != "" {
+		t.Errorf("open by reviewer (-want +got):\n%s", diff)
+	}
 }
