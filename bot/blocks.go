@@ -621,27 +621,69 @@ func outcomeText(r request, note string) string {
 		}
 		return "↩️ Your request " + what + " needs changes."
 	case string(flows.ActionEscalate), flows.NoteOverdue:
-		run := r.in.CurrentStep()
-		if run == nil {
+		// The steps that passed their SLA in the scan the notice is
+		// about: one, or several steps of a parallel group at once, told
+		// in one notice.
+		runs := r.escalatedTogether()
+		if len(runs) == 0 {
+			if run := r.in.CurrentStep(); run != nil {
+				runs = []*flows.StepRun{run}
+			}
+		}
+		if len(runs) == 0 {
 			return "⚠️ Your request " + what + " passed its deadline."
 		}
-		s := "⚠️ Your request " + what + " is overdue at *" + escape(stepTitle(r.w, run.ID)) + "*"
-		if e := lastEscalation(r.in, run.ID); e != nil && e.Target != "" {
-			verb := " have been asked to review it too."
-			if e.Reason == flows.EscalationNotified {
-				verb = " have been told."
-			}
-			if !strings.Contains(e.Target, ",") {
-				verb = strings.Replace(verb, "have", "has", 1)
-			}
-			return s + ": " + names(strings.Split(e.Target, ","), ", ") + verb
+		s := "⚠️ Your request " + what + " is overdue at *" + escape(stepTitle(r.w, runs[0].ID)) + "*" + r.overdueDetail(runs[0])
+		for _, run := range runs[1:] {
+			s += " It is overdue at *" + escape(stepTitle(r.w, run.ID)) + "* too" + r.overdueDetail(run)
 		}
-		if p := run.Pending(); len(p) > 0 && run.StartedAt != nil {
-			return s + ": it has waited on " + names(p, " and ") + " since " + when(*run.StartedAt) + "."
-		}
-		return s + "."
+		return s
 	}
 	return "Your request " + what + ": " + r.statusLine()
+}
+
+// escalatedTogether returns the runs of the steps escalated, or found
+// overdue, by the request's last escalation scan: the history entries of
+// its last escalation and those made with it.
+func (r request) escalatedTogether() []*flows.StepRun {
+	var out []*flows.StepRun
+	var at time.Time
+	for i := len(r.in.History) - 1; i >= 0; i-- {
+		e := r.in.History[i]
+		if e.Action != flows.ActionEscalate {
+			if !at.IsZero() && !e.At.Equal(at) {
+				break
+			}
+			continue
+		}
+		if !at.IsZero() && !e.At.Equal(at) {
+			break
+		}
+		at = e.At
+		if run := r.in.StepRun(e.Step); run != nil {
+			out = append([]*flows.StepRun{run}, out...)
+		}
+	}
+	return out
+}
+
+// overdueDetail says, after "overdue at *step*", who was escalated to, or
+// whom the step has waited on and since when, and ends the sentence.
+func (r request) overdueDetail(run *flows.StepRun) string {
+	if e := lastEscalation(r.in, run.ID); e != nil && e.Target != "" {
+		verb := " have been asked to review it too."
+		if e.Reason == flows.EscalationNotified {
+			verb = " have been told."
+		}
+		if !strings.Contains(e.Target, ",") {
+			verb = strings.Replace(verb, "have", "has", 1)
+		}
+		return ": " + names(strings.Split(e.Target, ","), ", ") + verb
+	}
+	if p := run.Pending(); len(p) > 0 && run.StartedAt != nil {
+		return ": it has waited on " + names(p, " and ") + " since " + when(*run.StartedAt) + "."
+	}
+	return "."
 }
 
 // changesBlocks is the notice that a reviewer asked for changes, the

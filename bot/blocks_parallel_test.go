@@ -146,3 +146,22 @@ func TestParallelGroupRendering(t *testing.T) {
 		})
 	}
 }
+
+func TestParallelOverdueNotice(t *testing.T) {
+	t.Parallel()
+	r := groupRequest(t, "5000")
+	// Legal and Security both due now; the scan a minute later finds both.
+	in := r.in
+	in.Steps[1].DueAt, in.Steps[2].DueAt = &r.now, &r.now
+	tr, err := flows.Apply(r.p, r.w, in, flows.Command{Action: flows.ActionEscalate}, r.now.Add(time.Minute), flows.People{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.in = tr.Instance
+	got := outcomeText(r, flows.NoteOverdue)
+	want := "⚠️ Your request *New vendor* · *CRM* is overdue at *Legal*: it has waited on <@ULEG> since " + when(*in.Steps[1].StartedAt) +
+		". It is overdue at *Security* too: it has waited on <@USEC> since " + when(*in.Steps[2].StartedAt) + "."
+	if got != want {
+		t.Errorf("notice\n got %q\nwant %q", got, want)
+	}
+}

@@ -551,3 +551,32 @@ func TestParallelReport(t *testing.T) {
 		t.Errorf("open by reviewer (-want +got):\n%s", diff)
 	}
 }
+
+// TestParallelEscalatedTogether: steps of a group that pass their SLAs in
+// one scan are each escalated, and the requester gets one notice.
+func TestParallelEscalatedTogether(t *testing.T) {
+	t.Parallel()
+	p := vendorProcess(t)
+	p.Workflows[0].Steps[2].SLA = p.Workflows[0].Steps[1].SLA // security's day, as legal's
+	in := vendorAtGroup(t, p, "5000")
+	tr, err := Apply(p, p.Workflows[0], in, Command{Action: ActionEscalate}, t1.Add(25*time.Hour), vendorPeople)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []effectKey{
+		{EffectAskReviewer, "legal", "UCOU", ""},
+		{EffectNotifyRequester, "legal", "", "escalated"},
+		{EffectRequesterStatus, "", "", ""},
+		{EffectUpdateReviews, "legal", "", ""},
+		{EffectUpdateReviews, "security", "", ""},
+	}
+	if diff := cmp.Diff(want, effectKeys(tr.Effects)); diff != "" {
+		t.Errorf("effects (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"escalated legal ", "escalated security "}, actions(tr.Events)); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+	if tr.Instance.DueAt != nil {
+		t.Errorf("due %v after both escalations, want nothing more due", tr.Instance.DueAt)
+	}
+}

@@ -181,14 +181,16 @@ func (t *tx) escalate() error {
 	if len(due) == 0 {
 		return ErrStale
 	}
-	for _, j := range due {
-		t.escalateStep(&t.in.Steps[j], t.w.Steps[j])
+	for i, j := range due {
+		t.escalateStep(&t.in.Steps[j], t.w.Steps[j], i == 0)
 	}
 	return nil
 }
 
-// escalateStep escalates cur, a step being asked that passed its SLA.
-func (t *tx) escalateStep(cur *StepRun, def *Step) {
+// escalateStep escalates cur, a step being asked that passed its SLA. The
+// requester is told with the first step of a scan only: one notice tells
+// of every step of a parallel group that passed its SLA in it.
+func (t *tx) escalateStep(cur *StepRun, def *Step, tell bool) {
 	notify := def.Escalation == EscalationNotify
 	var reached []string
 	for _, as := range t.people.Escalation[cur.ID] {
@@ -217,7 +219,9 @@ func (t *tx) escalateStep(cur *StepRun, def *Step) {
 	if !cur.Escalated {
 		note = NoteOverdue
 	}
-	t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: note})
+	if tell {
+		t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: note})
+	}
 	t.effect(Effect{Kind: EffectRequesterStatus})
 	// The reviewers' messages said "due"; now they say "overdue".
 	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
