@@ -165,3 +165,28 @@ func TestParallelOverdueNotice(t *testing.T) {
 		t.Errorf("notice\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestParallelHomeItem: the Home tab offers each reviewer of a group the
+// step that waits on them, not the group's first.
+func TestParallelHomeItem(t *testing.T) {
+	t.Parallel()
+	r := groupRequest(t, "5000")
+	for _, tt := range []struct{ who, title, step, action string }{
+		{"ULEG", "*Legal*", "legal", actionApprove},
+		{"USEC", "*Security*", "security", actionApprove},
+		{"UOPS", "*Setup*", "setup", actionComplete},
+	} {
+		text, buttons := waitingItem(r, tt.who)
+		if !strings.Contains(text, tt.title) {
+			t.Errorf("%s's item %q does not name %s", tt.who, text, tt.title)
+		}
+		raw, err := json.Marshal(buttons)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `"action_id":"` + tt.action + `","value":"` + target{Instance: r.in.ID, Step: tt.step, Round: 1}.String() + `"`
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("%s's buttons lack %s: %s", tt.who, want, raw)
+		}
+	}
+}
