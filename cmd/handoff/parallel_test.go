@@ -32,11 +32,12 @@ var parallelFlow = strings.Replace(strings.Replace(testFlow,
             remind_every: 4h
 `, 1)
 
-// TestParallelGroupEndToEnd drives a purchase with a parallel group
+// TestMessagesParallelGroup drives a purchase with a parallel group
 // through signed Slack requests: both steps are asked at once, a rejection
 // at one leaves no live button at the other and nobody is reminded again.
-// The messages are the golden file parallel_rejected.
-func TestParallelGroupEndToEnd(t *testing.T) {
+// The messages are the golden file parallel_rejected; the name makes
+// `go test -run TestMessages -update` refresh it with the others.
+func TestMessagesParallelGroup(t *testing.T) {
 	t.Parallel()
 	if !strings.Contains(parallelFlow, "- parallel:") {
 		t.Fatal("the test flow did not take the parallel group; update parallelFlow")
