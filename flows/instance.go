@@ -69,7 +69,11 @@ type Instance struct {
 	Values    Values    `bson:"values" json:"values"`
 	State     State     `bson:"state" json:"state"`
 	Steps     []StepRun `bson:"steps" json:"steps"`
-	Current   int       `bson:"current" json:"current"` // index into Steps of the step in play; -1 when none
+	// Current is the index into Steps of the step in play; -1 when none.
+	// Of a parallel group, it is the first of its steps still asked (see
+	// ActiveSteps for all of them), or while changes are requested the
+	// step that asked for them.
+	Current int `bson:"current" json:"current"`
 
 	CreatedAt time.Time  `bson:"created_at" json:"created_at"`
 	UpdatedAt time.Time  `bson:"updated_at" json:"updated_at"`

@@ -1085,11 +1085,13 @@ func (d *decoder) steps(n *yaml.Node, p *Process, w *Workflow) []*Step {
 	}
 	var steps []*Step
 	seen := map[string]int{}
-	for _, item := range items {
+	for _, it := range d.parallelItems(items) { // issue 15: parallel groups, see load_parallel.go
+		item := it.node
 		s := d.step(item, p, w)
 		if s == nil {
 			continue
 		}
+		s.Parallel = it.group
 		if s.ID != "" {
 			if line, dup := seen[s.ID]; dup {
 				d.errorf(item, "duplicate step id %q in workflow %s (first at line %d)", s.ID, orUnnamed(w.ID), line)

@@ -207,8 +207,16 @@ func (b *ReportBuilder) Add(in *Instance) {
 		wf.Open++
 	}
 	if in.State == StateOpen {
-		if cur := in.CurrentStep(); cur != nil {
-			b.addWaiting(in, cur, proc)
+		// Every step being asked holds the request: with a parallel
+		// group, each of its steps counts for its own reviewers.
+		overdue := false
+		for i := range in.Steps {
+			if cur := &in.Steps[i]; cur.Status == StepActive {
+				overdue = b.addWaiting(in, i, cur) || overdue
+			}
+		}
+		if overdue {
+			proc.Overdue++
 		}
 	}
 	if !b.since.IsZero() && in.CreatedAt.Before(b.since) {
@@ -345,13 +353,11 @@ func (b *ReportBuilder) addEarlierRounds(in *Instance) {
 	}
 }
 
-// addWaiting counts what an open instance's current step holds now.
-func (b *ReportBuilder) addWaiting(in *Instance, cur *StepRun, proc *processAcc) {
-	overdue := cur.DueAt != nil && b.now.After(*cur.DueAt)
-	if overdue {
-		proc.Overdue++
-	}
-	st := b.step(in, in.Current)
+// addWaiting counts what step i of an open instance, being asked, holds
+// now, and reports whether it is past its SLA.
+func (b *ReportBuilder) addWaiting(in *Instance, i int, cur *StepRun) (overdue bool) {
+	overdue = cur.DueAt != nil && b.now.After(*cur.DueAt)
+	st := b.step(in, i)
 	st.Open++
 	if overdue {
 		st.Overdue++
@@ -366,6 +372,7 @@ func (b *ReportBuilder) addWaiting(in *Instance, cur *StepRun, proc *processAcc)
 			r.Overdue++
 		}
 	}
+	return overdue
 }
 
 // addToCase follows in's case until all its instances are seen: the root
