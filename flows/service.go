@@ -164,12 +164,12 @@ func (s *Service) transact(ctx context.Context, id, what string, next func(*Proc
 }
 
 // standIns names the people whose delegate a command may need besides the
-// steps' reviewers: those a reminder would go to, and a reassignment's
-// target.
+// steps' reviewers: those a reminder would go to (on every step asked),
+// and a reassignment's target.
 func standIns(in *Instance, cmd Command) []string {
 	var out []string
-	if cur := in.CurrentStep(); cur != nil && cmd.Action == ActionNudge {
-		out = append(out, cur.Pending()...)
+	if cmd.Action == ActionNudge && in.State == StateOpen {
+		out = append(out, in.Waiting...) // every step asked, a parallel group's too
 	}
 	if cmd.Action == ActionReassign && cmd.To != "" {
 		out = append(out, cmd.To)
