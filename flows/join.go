@@ -105,14 +105,17 @@ func branch(p *Process, id string, ins []*Instance, seen map[string]bool) (branc
 	if w == nil {
 		return branchLeftOut, ""
 	}
+	title := cmp.Or(w.Title, w.ID)
 	in := LatestOf(ins, id)
 	if in == nil {
-		if mayStart(p, w, ins, seen) {
+		switch {
+		case startFailed(ins, id):
+			return branchFailed, title + " could not start"
+		case mayStart(p, w, ins, seen):
 			return branchWaiting, ""
 		}
 		return branchLeftOut, ""
 	}
-	title := cmp.Or(w.Title, w.ID)
 	switch {
 	case in.State.Open():
 		return branchWaiting, ""
@@ -153,6 +156,19 @@ func mayStart(p *Process, w *Workflow, ins []*Instance, seen map[string]bool) bo
 			case in == nil && mayStart(p, from, ins, seen):
 				return true
 			case in != nil && (in.State.Open() || in.State == state):
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// startFailed reports whether starting workflow id in the case failed for
+// good: a failure recorded on the instance that handed off to it.
+func startFailed(ins []*Instance, id string) bool {
+	for _, in := range ins {
+		for _, f := range in.Failures {
+			if f.Kind == EffectStartWorkflow && f.Workflow == id {
 				return true
 			}
 		}

@@ -128,6 +128,10 @@ func (r *caseDriver) settle() {
 					r.drop(in.ID, e.ID)
 					continue
 				}
+				if CannotStart(err) {
+					// As the dispatcher does: recorded, and gone on.
+					_, err = r.svc.RecordFailure(ctx, in.ID, Failure{Effect: e.ID, Kind: EffectStartWorkflow, Workflow: e.Workflow, Reason: Explain(err), Code: "test"})
+				}
 				if err != nil {
 					r.t.Fatalf("%s of %s: %v", e.Kind, in.ID, err)
 				}
@@ -273,6 +277,26 @@ func TestJoinNeverReached(t *testing.T) {
 	ins, _ := r.st.InstancesByCase(context.Background(), "C1")
 	if got := CaseStatus(r.svc.lib.Process("onboarding"), ins); got != CaseRejected {
 		t.Errorf("the case's status is %s; want rejected", got)
+	}
+}
+
+// TestJoinAfterABranchThatCannotStart: a branch whose reviewers do not
+// exist cannot start; its failure is recorded, and the join after it is
+// blocked instead of waiting for ever.
+func TestJoinAfterABranchThatCannotStart(t *testing.T) {
+	t.Parallel()
+	p := graphProcess(t)
+	p.Workflow("accounts").Steps[0].Reviewers = []Reviewer{{Kind: ReviewerGroup, Name: "it-admins"}}
+	r := newCaseDriver(t, p)
+	r.submit("sales")
+	r.act("C1", Command{Action: ActionApprove, Actor: "UHR", Step: "hr"})
+	r.act("C1-laptop", Command{Action: ActionComplete, Actor: "USHIP", Step: "ship"})
+	if got, want := r.states(), []string{"day_one:blocked", "laptop:done", "new_hire:approved", "training:skipped"}; !slices.Equal(got, want) {
+		t.Errorf("the case is %v; want %v", got, want)
+	}
+	in, _ := r.st.Instance(context.Background(), "C1-day_one")
+	if e := in.History[len(in.History)-1]; e.Reason != "IT accounts could not start" {
+		t.Errorf("the blocked join says %q; want that IT accounts could not start", e.Reason)
 	}
 }
 
