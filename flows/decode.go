@@ -16,6 +16,7 @@ type decoder struct {
 	file  string
 	lines [][]byte
 	probs Problems
+	cur   *workflowMeta // the workflow being decoded
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {

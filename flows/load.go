@@ -84,12 +84,18 @@ func load(fsys fs.FS, name, shown string, show func(string) string) ([]*Process,
 			continue
 		}
 		p, m, ps := parse(show(f), data)
+		if m != nil {
+			for i := range m.unknown {
+				m.unknown[i].problem += len(probs)
+			}
+		}
 		probs = append(probs, ps...)
 		if p != nil {
 			procs = append(procs, p)
 			metas = append(metas, m)
 		}
 	}
+	crossProcess(probs, procs, metas)
 	probs = append(probs, checkAcrossFiles(procs, metas)...)
 	if len(probs) > 0 {
 		probs.sort()
@@ -160,6 +166,24 @@ func readAll(f fs.File) ([]byte, error) {
 	return data, nil
 }
 
+// crossProcess completes the problem of a handoff or join naming a
+// workflow its process lacks when another process has one by that id: a
+// case belongs to one process, so it cannot go there.
+func crossProcess(probs Problems, procs []*Process, metas []*meta) {
+	for i, m := range metas {
+		for _, u := range m.unknown {
+			for _, other := range procs {
+				if other == procs[i] || other.Workflow(u.id) == nil {
+					continue
+				}
+				p := &probs[u.problem]
+				p.Msg = fmt.Sprintf("%s names a workflow of process %s (%s), not of process %s; a case stays within its process, so handoffs and joins name workflows of their own file", u.ref, other.Name, other.Source.Path, u.process)
+				break
+			}
+		}
+	}
+}
+
 func checkAcrossFiles(procs []*Process, metas []*meta) Problems {
 	var probs Problems
 	names := map[string]int{}
@@ -216,19 +240,58 @@ func Parse(path string, data []byte) (*Process, error) {
 type meta struct {
 	nameLine  int
 	workflows map[*Workflow]*workflowMeta
+	unknown   []unknownRef
+}
+
+// unknownRef is a handoff or join naming no workflow of its process; the
+// problem (an index in the file's problems) says more when another
+// process has the workflow.
+type unknownRef struct {
+	id      string
+	problem int
+	ref     string // as written: "on_approved: start:pay", "after: pay"
+	process string // the process it is written in
 }
 
 type workflowMeta struct {
 	node        *yaml.Node
 	commandLine int
-	handoffs    []handoffRef
-	badHandoffs bool
+	handoffs    []handoffRef // start: handoffs of every on_ list, not cancel_case
+	badHandoffs bool         // a handoff or join could not be read
+	joins       []joinRef
+	// conditions and fieldRefs are checked once the graph is known, since
+	// a workflow sees the values of every workflow before it in the case.
+	conditions []lateCondition
+	fieldRefs  []fieldRef
 }
 
 type handoffRef struct {
 	Handoff
-	on   string // "on_approved" or "on_done"
+	on   string // "on_approved", "on_done", "on_rejected" or "on_cancelled"
 	node *yaml.Node
+}
+
+// joinRef is one workflow id of an after or after_any list.
+type joinRef struct {
+	id   string
+	key  string // "after" or "after_any"
+	node *yaml.Node
+}
+
+// lateCondition is a `when:` compiled against the case's values; set
+// stores the compiled condition where it belongs.
+type lateCondition struct {
+	node *yaml.Node
+	src  string
+	set  func(*Condition)
+}
+
+// fieldRef is a `field:<name>` reviewer, resolved against the case's user
+// fields.
+type fieldRef struct {
+	node *yaml.Node
+	key  string
+	name string
 }
 
 func parse(path string, data []byte) (*Process, *meta, Problems) {

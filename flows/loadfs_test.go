@@ -59,3 +59,18 @@ func TestLoadShowsPathAsGiven(t *testing.T) {
 		t.Errorf("Load(../flows/) source path = %q, want ../flows/onboarding.yml", got)
 	}
 }
+
+// TestLoadCrossProcess: a handoff or join naming a workflow of another
+// process is told where that workflow is, and why it cannot go there.
+func TestLoadCrossProcess(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{
+		"flows/a.yml": {Data: []byte("process: a\nworkflows:\n  - id: buy\n    command: buy\n    steps: [{id: s, reviewers: [manager]}]\n    on_approved: [start:pay]\n")},
+		"flows/b.yml": {Data: []byte("process: b\nworkflows:\n  - id: pay\n    command: pay\n    steps: [{id: s, reviewers: [manager]}]\n")},
+	}
+	_, err := LoadFS(fsys, "flows")
+	want := "flows/a.yml:6:19: on_approved: start:pay names a workflow of process b (flows/b.yml), not of process a; a case stays within its process, so handoffs and joins name workflows of their own file"
+	if err == nil || err.Error() != want {
+		t.Errorf("LoadFS = %v\nwant %s", err, want)
+	}
+}

@@ -10,11 +10,11 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// condition compiles a step's `when:` against the form, and reports a
+// condition compiles a `when:` against the case's fields (caseForm), and reports a
 // failure at the place in the file the expression points to.
-func (d *decoder) condition(n *yaml.Node, src string, form []Field) *Condition {
+func (d *decoder) condition(n *yaml.Node, src string, cf caseForm) *Condition {
 	n = deref(n)
-	c, err := CompileCondition(src, form)
+	c, err := CompileCondition(src, cf.fields)
 	if err == nil {
 		return c
 	}
@@ -30,7 +30,7 @@ func (d *decoder) condition(n *yaml.Node, src string, form []Field) *Condition {
 		}
 	}
 	// Backquotes rather than %q: a condition's own quotes stay readable.
-	p.Msg = fmt.Sprintf("when `%s`: %s", src, explainExprError(msg, form))
+	p.Msg = fmt.Sprintf("when `%s`: %s", src, explainExprError(msg, cf))
 	d.probs = append(d.probs, p)
 	return nil
 }
@@ -61,7 +61,8 @@ var (
 
 // explainExprError words expr's messages in the flow author's terms: field
 // types rather than Go types, and the fields a misspelt name might mean.
-func explainExprError(msg string, form []Field) string {
+func explainExprError(msg string, cf caseForm) string {
+	form := cf.fields
 	goType := map[string]string{"float64": "number", "string": "text", "bool": "true/false", "int": "number"}
 	msg = mismatchedTypes.ReplaceAllStringFunc(msg, func(s string) string {
 		m := mismatchedTypes.FindStringSubmatch(s)
@@ -76,11 +77,17 @@ func explainExprError(msg string, form []Field) string {
 		for i, f := range form {
 			ids[i] = f.ID
 		}
+		of := "the form"
+		if len(cf.before) > 0 {
+			of = "the form nor of the workflows before it in the case (" + strings.Join(cf.before, ", ") + ")"
+		}
 		switch c := closest(m[1], ids); {
 		case c != "":
-			msg = fmt.Sprintf("%s is not a field of the form; did you mean %s?", m[1], c)
+			msg = fmt.Sprintf("%s is not a field of %s; did you mean %s?", m[1], of, c)
 		case len(ids) > 0:
-			msg = fmt.Sprintf("%s is not a field of the form; the fields are %s", m[1], strings.Join(ids, ", "))
+			msg = fmt.Sprintf("%s is not a field of %s; the fields are %s", m[1], of, strings.Join(ids, ", "))
+		case len(cf.before) > 0:
+			msg = fmt.Sprintf("%s is not a field of %s, which have no fields", m[1], of)
 		default:
 			msg = fmt.Sprintf("%s is not a field of the form, which has no fields", m[1])
 		}

@@ -9,7 +9,9 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-var stepKeys = []string{"id", "title", "type", "when", "reviewers", "approvals", "sla", "remind_every", "escalate_to", "escalation"}
+// stepKeys are a step's keys; "parallel" is not one (an entry with it is a
+// group, see parallel) but is listed so that a misspelt one is suggested.
+var stepKeys = []string{"id", "title", "type", "when", "reviewers", "approvals", "sla", "remind_every", "escalate_to", "escalation", "parallel"}
 
 func (d *decoder) steps(n *yaml.Node, p *Process, w *Workflow) []*Step {
 	items, ok := d.list(n, "steps", "[{id: manager, reviewers: [manager]}]")
@@ -21,21 +23,79 @@ func (d *decoder) steps(n *yaml.Node, p *Process, w *Workflow) []*Step {
 	}
 	var steps []*Step
 	seen := map[string]int{}
-	for _, item := range items {
-		s := d.step(item, p, w)
+	add := func(item *yaml.Node, s *Step) {
 		if s == nil {
-			continue
+			return
 		}
 		if s.ID != "" {
 			if line, dup := seen[s.ID]; dup {
 				d.errorf(item, "duplicate step id %q in workflow %s (first at line %d)", s.ID, orUnnamed(w.ID), line)
-				continue
+				return
 			}
 			seen[s.ID] = item.Line
 		}
 		steps = append(steps, s)
 	}
+	group := 0
+	for _, item := range items {
+		members, ok := d.parallel(item)
+		if !ok {
+			add(item, d.step(item, p, w))
+			continue
+		}
+		group++
+		for _, m := range members {
+			if s := d.step(m, p, w); s != nil {
+				s.Parallel = group
+				add(m, s)
+			}
+		}
+	}
 	return steps
+}
+
+// parallel returns the steps of a `- parallel: [...]` entry of steps, and
+// whether the entry is one; the group's own mistakes are reported.
+func (d *decoder) parallel(item *yaml.Node) ([]*yaml.Node, bool) {
+	key, ok := d.parallelKey(item)
+	if !ok {
+		return nil, false
+	}
+	o, _ := d.mapping(item, "a parallel group (which holds only `parallel:`, a list of steps; each step has its own id, reviewers and sla)", []string{"parallel"})
+	v := o.get("parallel")
+	if v == nil {
+		d.errorf(key, "parallel is empty; list the steps asked at the same time, like parallel: [{id: it, reviewers: [role:it]}, {id: facilities, reviewers: [role:facilities]}]")
+		return []*yaml.Node{}, true
+	}
+	members, ok := d.list(v, "parallel", "[{id: it, reviewers: [role:it]}, {id: facilities, reviewers: [role:facilities]}]")
+	if !ok {
+		return []*yaml.Node{}, true
+	}
+	if len(members) < 2 {
+		d.errorf(key, "a parallel group of %d %s asks nobody side by side; write the step on its own, without parallel, or add steps to the group", len(members), plural(len(members), "step", "steps"))
+	}
+	var out []*yaml.Node
+	for _, m := range members {
+		if inner, nested := d.parallelKey(m); nested {
+			d.errorf(inner, "parallel groups do not nest: every step of a group already runs side by side with the others; list the inner group's steps in the outer one")
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, true
+}
+
+// parallelKey finds a `parallel:` key in a mapping.
+func (d *decoder) parallelKey(n *yaml.Node) (*yaml.Node, bool) {
+	if n.Kind != yaml.MappingNode {
+		return nil, false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "parallel" {
+			return n.Content[i], true
+		}
+	}
+	return nil, false
 }
 
 func (d *decoder) step(n *yaml.Node, p *Process, w *Workflow) *Step {
@@ -68,7 +128,7 @@ func (d *decoder) step(n *yaml.Node, p *Process, w *Workflow) *Step {
 	if v := o.get("when"); v != nil {
 		if src, ok := d.text(v, "when"); ok {
 			s.When = src
-			s.Condition = d.condition(v, src, w.Form)
+			d.cur.conditions = append(d.cur.conditions, lateCondition{node: v, src: src, set: func(c *Condition) { s.Condition = c }})
 		}
 	}
 	if v := o.get("reviewers"); v != nil {
@@ -241,29 +301,9 @@ func (d *decoder) checkReviewer(n *yaml.Node, key string, r Reviewer, p *Process
 			return false
 		}
 	case ReviewerField:
-		f := w.Field(r.Name)
-		switch {
-		case f == nil:
-			var users []string
-			for _, f := range w.Form {
-				if f.Type == FieldUser {
-					users = append(users, f.ID)
-				}
-			}
-			msg := fmt.Sprintf("%s: field:%s names no field of the form", key, r.Name)
-			if c := closest(r.Name, users); c != "" {
-				msg += fmt.Sprintf("; did you mean field:%s?", c)
-			} else if len(users) > 0 {
-				msg += "; its user fields are " + strings.Join(users, ", ")
-			} else {
-				msg += "; add a field of type user"
-			}
-			d.errorf(n, "%s", msg)
-			return false
-		case f.Type != FieldUser && f.Type != "":
-			d.errorf(n, "%s: field:%s is a %s field; a reviewer field must have type user", key, r.Name, f.Type)
-			return false
-		}
+		// The field may come from a workflow before this one in the case;
+		// checked once the process's graph is known (checkFieldRefs).
+		d.cur.fieldRefs = append(d.cur.fieldRefs, fieldRef{node: n, key: key, name: r.Name})
 	case ReviewerUser:
 		if !userPattern.MatchString(r.Name) {
 			d.errorf(n, "%s: %q is not a Slack user id; want one like user:U0123ABCD", key, r.Name)

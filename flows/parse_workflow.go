@@ -7,15 +7,18 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-var workflowKeys = []string{"id", "title", "command", "allow_self_approval", "form", "steps", "on_approved", "on_done"}
+var workflowKeys = []string{"id", "title", "command", "allow_self_approval", "when", "after", "after_any",
+	"form", "steps", "on_approved", "on_done", "on_rejected", "on_cancelled"}
 
 func (d *decoder) workflow(n *yaml.Node, p *Process) (*Workflow, *workflowMeta) {
 	o, ok := d.mapping(n, "workflow", workflowKeys)
 	if !ok {
 		return nil, nil
 	}
-	w := &Workflow{}
+	w := &Workflow{Line: o.node.Line}
 	wm := &workflowMeta{node: o.node}
+	d.cur = wm
+	defer func() { d.cur = nil }()
 	if v := o.get("id"); v != nil {
 		w.ID, _ = d.id(v, "workflow id")
 	} else {
@@ -53,37 +56,19 @@ func (d *decoder) workflow(n *yaml.Node, p *Process) (*Workflow, *workflowMeta) 
 	} else {
 		d.errorf(o.node, "workflow %s has no steps; add `steps:` with at least one step", orUnnamed(w.ID))
 	}
-	for _, key := range []string{"on_approved", "on_done"} {
-		v := o.get(key)
-		if v == nil {
-			continue
-		}
-		items, ok := d.list(v, key, "[start:purchase_order]")
-		if !ok {
-			wm.badHandoffs = true
-			continue
-		}
-		var hs []Handoff
-		for _, item := range items {
-			s, ok := d.text(item, key)
-			if !ok {
-				wm.badHandoffs = true
-				continue
-			}
-			action, target, found := strings.Cut(s, ":")
-			if action != "start" || !found || target == "" {
-				d.errorf(item, "%s: unknown handoff %q; want start:<workflow id>", key, s)
-				wm.badHandoffs = true
-				continue
-			}
-			h := Handoff{Start: strings.TrimSpace(target)}
-			hs = append(hs, h)
-			wm.handoffs = append(wm.handoffs, handoffRef{Handoff: h, on: key, node: item})
-		}
-		if key == "on_approved" {
-			w.OnApproved = hs
-		} else {
-			w.OnDone = hs
+	w.OnApproved = d.handoffs(o, "on_approved", wm)
+	w.OnDone = d.handoffs(o, "on_done", wm)
+	w.OnRejected = d.handoffs(o, "on_rejected", wm)
+	w.OnCancelled = d.handoffs(o, "on_cancelled", wm)
+	w.After = d.joins(o, "after", wm)
+	w.AfterAny = d.joins(o, "after_any", wm)
+	if w.Joins() && o.get("command") != nil {
+		d.errorf(o.keys["command"], "workflow %s is a join (%s), so it starts in the case of the workflows it waits for; a command would start it in a case of its own: remove command, or the join", orUnnamed(w.ID), joinKey(w))
+	}
+	if v := o.get("when"); v != nil {
+		if src, ok := d.text(v, "when"); ok {
+			w.When = src
+			wm.conditions = append(wm.conditions, lateCondition{node: v, src: src, set: func(c *Condition) { w.Condition = c }})
 		}
 	}
 	return w, wm
