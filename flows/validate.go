@@ -14,7 +14,8 @@ import (
 // conditions and field: reviewers, which see the values of the whole case.
 func (d *decoder) checkWorkflows(p *Process, m *meta) {
 	commands := map[string]*Workflow{}
-	badHandoffs := false
+	badHandoffs := false          // a list could not be read: any workflow may be the one it starts
+	suspects := map[string]bool{} // the workflows a misspelt target likely means
 	for _, w := range p.Workflows {
 		wm := m.workflows[w]
 		badHandoffs = badHandoffs || wm.badHandoffs
@@ -34,8 +35,7 @@ func (d *decoder) checkWorkflows(p *Process, m *meta) {
 			target := p.Workflow(h.Start)
 			switch {
 			case target == nil:
-				d.unknownWorkflow(p, m, h.node, h.on, "start:", h.Start)
-				badHandoffs = true // the misspelt target is likely the one nothing starts
+				suspects[d.unknownWorkflow(p, m, h.node, h.on, "start:", h.Start)] = true
 				continue
 			case h.on == "on_approved" && !hasApproval && len(w.Steps) > 0:
 				d.errorf(h.node, "on_approved never runs: workflow %s has only task steps, so it ends done; use on_done", w.ID)
@@ -50,8 +50,7 @@ func (d *decoder) checkWorkflows(p *Process, m *meta) {
 		for _, j := range wm.joins {
 			switch {
 			case p.Workflow(j.id) == nil:
-				d.unknownWorkflow(p, m, j.node, j.key, "", j.id)
-				badHandoffs = true
+				suspects[d.unknownWorkflow(p, m, j.node, j.key, "", j.id)] = true
 			case j.id == w.ID:
 				d.errorf(j.node, "%s: workflow %s cannot wait for itself; name the workflows it waits for", j.key, w.ID)
 			}
@@ -62,27 +61,30 @@ func (d *decoder) checkWorkflows(p *Process, m *meta) {
 	// A handoff or join that could not be read may be the one that starts
 	// a workflow: the reachability checks would only add noise.
 	if !badHandoffs {
-		d.checkReachable(g, m)
+		d.checkReachable(g, m, suspects)
 	}
 	d.checkCaseValues(g, m)
 }
 
 // unknownWorkflow reports a handoff or join naming no workflow of p, with
-// the closest id. The message may be completed across files when the id
-// is a workflow of another process (see crossProcess).
-func (d *decoder) unknownWorkflow(p *Process, m *meta, n *yaml.Node, key, prefix, id string) {
+// the closest id, which it returns (or ""). The message may be completed
+// across files when the id is a workflow of another process (see
+// crossProcess).
+func (d *decoder) unknownWorkflow(p *Process, m *meta, n *yaml.Node, key, prefix, id string) string {
 	ids := make([]string, len(p.Workflows))
 	for i, w := range p.Workflows {
 		ids[i] = w.ID
 	}
 	msg := fmt.Sprintf("%s: %s%s names no workflow of process %s", key, prefix, id, p.Name)
-	if c := closest(id, ids); c != "" {
+	c := closest(id, ids)
+	if c != "" {
 		msg += fmt.Sprintf("; did you mean %s%s?", prefix, c)
 	} else {
 		msg += "; its workflows are " + strings.Join(ids, ", ")
 	}
 	d.errorf(n, "%s", msg)
 	m.unknown = append(m.unknown, unknownRef{id: id, problem: len(d.probs) - 1, ref: key + ": " + prefix + id, process: p.Name})
+	return c
 }
 
 // checkCycles reports each cycle once, at the handoff or join that closes
@@ -202,12 +204,16 @@ func (g *graph) origins(m *meta) map[*Workflow][]*Workflow {
 }
 
 // checkReachable reports workflows nothing starts and joins that could
-// never complete.
-func (d *decoder) checkReachable(g *graph, m *meta) {
+// never complete. A suspect, which a misspelt handoff or join likely
+// means, is left out: the misspelling is the problem to fix.
+func (d *decoder) checkReachable(g *graph, m *meta, suspects map[string]bool) {
 	reach := g.origins(m)
 	for _, w := range g.p.Workflows {
 		wm := m.workflows[w]
-		if w.ID == "" || len(reach[w]) > 0 {
+		if w.ID == "" || len(reach[w]) > 0 || suspects[w.ID] || g.p.Workflow(w.ID) != w { // a duplicate id is reported already
+			continue
+		}
+		if slices.ContainsFunc(append(slices.Clone(w.After), w.AfterAny...), func(id string) bool { return suspects[id] }) {
 			continue
 		}
 		if !w.Joins() {
