@@ -90,7 +90,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown key without a close one", head + ok + `
   - id: v
     command: v
-    colour: blue # ERROR: unknown key "colour" in workflow; known keys: id, title, command, allow_self_approval, form, steps, on_approved, on_done
+    colour: blue # ERROR: unknown key "colour" in workflow; known keys: id, title, command, allow_self_approval, when, after, after_any, form, steps, on_approved, on_done, on_rejected, on_cancelled
     steps: [{id: s, reviewers: [manager]}]
 `},
 		{"unknown key in a field", head + `  - id: w
@@ -141,7 +141,7 @@ workflow: [] # ERROR: unknown key "workflow" in the process file; did you mean "
     form: {id: item, type: text} # ERROR: form: want a list, like [{id: item, type: text}]; got a mapping
     steps: [{id: s, reviewers: [manager]}]
 `},
-		{"list for a mapping", head + `  - [id, w] # ERROR: workflow: want a mapping of keys (id, title, command, allow_self_approval, form, steps, on_approved, on_done), got a list
+		{"list for a mapping", head + `  - [id, w] # ERROR: workflow: want a mapping of keys (id, title, command, allow_self_approval, when, after, after_any, form, steps, on_approved, on_done, on_rejected, on_cancelled), got a list
 `},
 		{"list for text", head + `  - id: w
     title: [Purchase] # ERROR: title: want text, got a list
@@ -707,11 +707,13 @@ func TestParseProcurement(t *testing.T) {
 					SLA: Duration(2 * 24 * 3600e9), SLAUnit: UnitDay, Line: 33},
 			},
 			OnApproved: []Handoff{{Start: "purchase_order"}},
+			Line:       15,
 		}, {
 			ID: "purchase_order", Title: "Raise the purchase order",
 			Steps: []*Step{{ID: "raise_po", Title: "Place the order", Type: StepTask,
 				Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "procurement"}}, Approvals: Approvals{N: 1},
 				SLA: Duration(24 * 3600e9), SLAUnit: UnitDay, Line: 43}},
+			Line: 40,
 		}},
 	}
 	opts := cmp.Options{

@@ -1,173 +1,45 @@
 package main
 
 import (
-	"context"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
+	"errors"
 	"testing"
-
-	"github.com/handoffbot/handoff/bot/fakeslack"
-	"github.com/handoffbot/handoff/flows"
 )
 
-// newOnboardingHarness runs the shipped onboarding process: People Ops
-// (U0HANNA, U0OLIVER) and the hiring manager approve; IT accounts (the
-// @it-admins group), the laptop (U0LUCAS) and training (People Ops) run
-// side by side; the day-one check-in waits for all three.
-func newOnboardingHarness(t *testing.T) *harness {
-	t.Helper()
-	h := newHarnessWith(t, func(c *Config) {
-		data, err := os.ReadFile(filepath.Join("..", "..", "flows", "onboarding.yml"))
-		must(t, err)
-		must(t, os.Remove(filepath.Join(c.Flows, "procurement.yml")))
-		must(t, os.WriteFile(filepath.Join(c.Flows, "onboarding.yml"), data, 0o644))
-	})
-	h.slack.SetGroup("S0ITADMINS", "it-admins", "U0IRIS")
-	return h
-}
-
-// onboard submits /request onboard as Ann for a new hire of team.
-func (h *harness) onboard(team string) {
-	h.t.Helper()
-	code, body := h.post("/slack/commands", fakeslack.SlashCommand("/request", "onboard", "U0ANN", "trigger-onboard-"+team, ""))
-	if code != 200 || body != "" {
-		h.t.Fatalf("/request onboard: %d %q", code, body)
-	}
-	view, _ := h.formView("trigger-onboard-" + team)
-	if body := h.submit("U0ANN", view, map[string]map[string]any{
-		"name":           {"value": fakeslack.TextValue("Nina New")},
-		"start_date":     {"value": fakeslack.DateValue("2027-01-11")},
-		"team":           {"value": fakeslack.SelectValue(team, team)},
-		"hiring_manager": {"value": fakeslack.UserValue("U0BOB")},
-		"contract":       {"value": fakeslack.SelectValue("permanent", "permanent")},
-		"laptop":         {"value": fakeslack.SelectValue("thinkpad", "thinkpad")},
-	}); body != "" {
-		h.t.Fatalf("submitting the onboarding form: %s", body)
-	}
-}
-
-// caseStates is the case of instance id as "workflow:state", sorted.
-func (h *harness) caseStates(id string) []string {
-	h.t.Helper()
-	var out []string
-	for _, in := range h.reloadCase(id) {
-		out = append(out, in.Workflow+":"+string(in.State))
-	}
-	slices.Sort(out)
-	return out
-}
-
-// TestOnboardingGraph follows the shipped onboarding from /request onboard
-// to the day-one check-in: after the approvals, IT accounts, the laptop
-// and training are asked at once; the check-in is asked only when the
-// last of them is done, and the requester's one status message follows
-// every branch.
-func TestOnboardingGraph(t *testing.T) {
+// TestCheckBrokenGraph runs check on a process whose graph is wrong: each
+// problem with its line and a fix, in one run.
+func TestCheckBrokenGraph(t *testing.T) {
 	t.Parallel()
-	h := newOnboardingHarness(t)
-	h.onboard("engineering")
-	h.wait("People Ops to be asked", h.dmHas("U0HANNA", "asks you to approve"))
-	id := h.instance("U0ANN").ID
-	h.press("U0HANNA", "approve")
-	h.wait("the hiring manager to be asked", h.dmHas("U0BOB", "asks you to approve"))
-	h.press("U0BOB", "approve")
-
-	// Three branches side by side.
-	h.wait("IT, logistics and People Ops to get their tasks", func(s *fakeslack.Server) bool {
-		return h.dmHas("U0IRIS", "IT accounts")(s) && h.dmHas("U0LUCAS", "Laptop")(s) && h.dmHas("U0OLIVER", "Engineering training")(s)
-	})
-	h.drained()
-	if got, want := h.caseStates(id), []string{"it_accounts:open", "laptop:open", "new_hire:approved", "training:open"}; !slices.Equal(got, want) {
-		t.Fatalf("after the approvals the case is %v; want %v", got, want)
+	out, _, err := runCmd(t, runCheck, "-directory", "", "testdata/graph_broken.yml")
+	if !errors.Is(err, errSilent) {
+		t.Errorf("check error = %v, want errSilent (exit 1)", err)
 	}
-	h.press("U0IRIS", "complete")
-	h.press("U0LUCAS", "complete")
-	h.drained()
-	if h.dmHas("U0BOB", "Day-one check-in")(h.slack) {
-		t.Fatal("the check-in was asked before training was done")
-	}
-	h.pressOn("U0OLIVER", "complete", "Engineering training")
-	h.wait("the hiring manager to be asked to check in", h.dmHas("U0BOB", "Day-one check-in"))
-	h.drained()
-	if got, want := h.caseStates(id), []string{"day_one:open", "it_accounts:done", "laptop:done", "new_hire:approved", "training:done"}; !slices.Equal(got, want) {
-		t.Errorf("the case is %v; want %v", got, want)
-	}
-	status := h.lastStatus("U0ANN")
-	for _, want := range []string{"➡️ *IT accounts* · ✅ Done", "➡️ *Laptop* · ✅ Done", "➡️ *Engineering training* · ✅ Done", "➡️ *Day-one check-in* · ⏳ Waiting on"} {
-		if !strings.Contains(status, want) {
-			t.Errorf("the requester's status lacks %q:\n%s", want, status)
-		}
-	}
+	golden(t, "check_graph_broken.golden", out)
 }
 
-// TestOnboardingGraphWithARejection: the same graph, for sales, with IT
-// provisioning's accounts step changed into an approval that IT rejects:
-// training is skipped, the check-in is blocked, and the requester and the
-// owner are told which branch failed it.
-func TestOnboardingGraphWithARejection(t *testing.T) {
+// TestPlanGraph plans a case of a process that is a graph, and draws the
+// process in dot and mermaid.
+func TestPlanGraph(t *testing.T) {
 	t.Parallel()
-	h := newHarnessWith(t, func(c *Config) {
-		data, err := os.ReadFile(filepath.Join("..", "..", "flows", "onboarding.yml"))
-		must(t, err)
-		flow := strings.Replace(string(data), "        type: task\n        reviewers: [group:it-admins]", "        reviewers: [group:it-admins]", 1)
-		must(t, os.Remove(filepath.Join(c.Flows, "procurement.yml")))
-		must(t, os.WriteFile(filepath.Join(c.Flows, "onboarding.yml"), []byte(flow), 0o644))
-	})
-	h.slack.SetGroup("S0ITADMINS", "it-admins", "U0IRIS")
-	h.onboard("sales")
-	h.wait("People Ops to be asked", h.dmHas("U0HANNA", "asks you to approve"))
-	id := h.instance("U0ANN").ID
-	h.press("U0HANNA", "approve")
-	h.wait("the hiring manager to be asked", h.dmHas("U0BOB", "asks you to approve"))
-	h.press("U0BOB", "approve")
-	h.wait("IT to be asked", h.dmHas("U0IRIS", "IT accounts"))
-	n := len(h.slack.OpenedViews())
-	h.press("U0IRIS", "reject")
-	view, _ := h.modal("reject_reason", n)
-	h.submit("U0IRIS", view, reason("No headcount for this role."))
-	h.press("U0LUCAS", "complete")
-	h.drained()
-	if got, want := h.caseStates(id), []string{"day_one:blocked", "it_accounts:rejected", "laptop:done", "new_hire:approved", "training:skipped"}; !slices.Equal(got, want) {
-		t.Fatalf("the case is %v; want %v", got, want)
+	flowsFlag := "--flows=../../flows/testdata/graph/hiring.yml"
+	tests := []struct {
+		golden string
+		args   []string
+	}{
+		{"plan_graph.golden", []string{"hire", "--as", "U0ANN", "--at", "2026-11-25T13:41", "--set", "name=Ada", "--set", "remote=yes", "--set", "buddy=U0CAROL", flowsFlag, "--directory=../../directory.example.yml"}},
+		{"plan_graph.dot", []string{"hiring", "--format", "dot", flowsFlag}},
+		{"plan_graph.mmd", []string{"hire", "--format=mermaid", flowsFlag}},
 	}
-	if h.dmHas("U0BOB", "Day-one check-in")(h.slack) {
-		t.Error("the check-in was asked though IT accounts was rejected")
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			t.Parallel()
+			out, errOut, err := runCmd(t, runPlan, tt.args...)
+			if err != nil {
+				t.Fatalf("plan: %v\n%s", err, errOut)
+			}
+			golden(t, tt.golden, out)
+		})
 	}
-	h.wait("the requester to be told", h.dmHas("U0ANN", "*Day-one check-in* · *Nina New* will not start: IT accounts was rejected."))
-	h.wait("the owner to be told", h.dmHas("U0HANNA", "is stuck: Handoff could not start *Day-one check-in* because IT accounts was rejected."))
-	status := h.lastStatus("U0ANN")
-	for _, want := range []string{"➡️ *Engineering training* · ⏭️ Skipped: Team not engineering.", "➡️ *Day-one check-in* · ⛔ Not started: IT accounts was rejected."} {
-		if !strings.Contains(status, want) {
-			t.Errorf("the requester's status lacks %q:\n%s", want, status)
-		}
+	if _, _, err := runCmd(t, runPlan, "hire", "--format", "svg", flowsFlag); !errors.Is(err, errUsage) {
+		t.Errorf("plan --format svg: error %v, want a usage error", err)
 	}
-}
-
-// reloadCase reads the instances of case id.
-func (h *harness) reloadCase(id string) []*flows.Instance {
-	h.t.Helper()
-	ins, err := h.app.db.InstancesByCase(context.Background(), id)
-	must(h.t, err)
-	return ins
-}
-
-// lastStatus is the requester's status message as they read it.
-func (h *harness) lastStatus(user string) string {
-	h.t.Helper()
-	var last string
-	for _, m := range h.slack.DM(user) {
-		if text := readable(m); strings.Contains(text, "Your request: ") {
-			last = text
-		}
-	}
-	return last
-}
-
-// pressOn clicks actionID on the newest message of user's DM with text.
-func (h *harness) pressOn(user, actionID, text string) {
-	h.t.Helper()
-	_, msg := h.buttonOn(user, actionID, text)
-	h.postForm(h.slack.MustClick(h.t, user, user, msg.TS, actionID))
 }
