@@ -121,7 +121,13 @@ func (c *CasePlan) joins(p *Process, v Values, settle bool) bool {
 			continue
 		}
 		var waits, notWaited []string
-		wave, ready := -1, true
+		wave, ready, present := -1, true, false
+		for _, id := range append(slices.Clone(w.After), w.AfterAny...) {
+			if e := c.Entry(p.Workflow(id)); e != nil {
+				present = true
+				wave = max(wave, e.Wave)
+			}
+		}
 		for _, id := range w.After {
 			e := c.Entry(p.Workflow(id))
 			switch {
@@ -149,11 +155,17 @@ func (c *CasePlan) joins(p *Process, v Values, settle bool) bool {
 		case !settle:
 			ready = false // one of them may still start
 		}
-		if !ready || len(waits) == 0 {
+		// As the engine decides (see Join): a join whose workflows were all
+		// skipped still starts, one none of whose workflows is in the case
+		// is never reached.
+		if !ready || len(waits) == 0 && !present {
 			continue
 		}
 		how := "after " + joinWords(waits, "and")
-		if len(w.After) == 0 {
+		switch {
+		case len(waits) == 0:
+			how = "after " + joinWords(append(slices.Clone(w.After), w.AfterAny...), "and") + ", all skipped"
+		case len(w.After) == 0:
 			how = "after the first of " + joinWords(w.AfterAny, "or") + " (" + waits[0] + ")"
 		}
 		c.add(w, wave+1, how, v)
