@@ -301,6 +301,9 @@ func requesterButtons(in *flows.Instance) []slack.BlockElement {
 	switch in.State {
 	case flows.StateChangesRequested:
 		out = append(out, slack.NewButtonBlockElement(actionResubmit, in.ID, plain("Edit and resubmit", maxButtonText)).WithStyle(slack.StylePrimary))
+	case flows.StateAwaitingForm:
+		// Its own form, which opens as a resubmission does.
+		return []slack.BlockElement{slack.NewButtonBlockElement(actionResubmit, in.ID, plain("Fill in the details", maxButtonText)).WithStyle(slack.StylePrimary)}
 	case flows.StateOpen:
 	default:
 		return nil
@@ -479,6 +482,8 @@ func (r request) statusLine() string {
 		return "🚫 You cancelled this request " + when(*in.EndedAt) + "."
 	case flows.StateSkipped:
 		return "⏭️ Skipped: " + r.workflowSkipReason() + "."
+	case flows.StateAwaitingForm:
+		return "📝 Waiting for you to fill in its form."
 	case flows.StateBlocked:
 		if e := lastEvent(in, flows.ActionBlocked); e != nil {
 			return "⛔ Not started: " + escape(e.Reason) + "."

@@ -28,6 +28,7 @@ var instanceStates = map[flows.State][2]string{
 	flows.StateApproved: {"✅", "approved"}, flows.StateRejected: {"❌", "rejected"},
 	flows.StateCancelled: {"🚫", "cancelled"}, flows.StateDone: {"✅", "done"},
 	flows.StateSkipped: {"⏭️", "skipped"}, flows.StateBlocked: {"⛔", "blocked"},
+	flows.StateAwaitingForm: {"📝", "waiting for its form"},
 }
 
 // stateParts is the mark and the words of an instance state.

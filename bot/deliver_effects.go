@@ -102,6 +102,8 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 		}
 		x.d.Kick(child.ID)
 		return "", nil, nil
+	case flows.EffectAskForm:
+		return x.postOrUpdate(ctx, e, flows.FormKey, in.Requester, askFormBlocks(r))
 	case flows.EffectContinueCase:
 		made, err := x.d.cfg.Service.ContinueCase(ctx, in)
 		for _, child := range made {

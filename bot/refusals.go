@@ -85,6 +85,8 @@ func refusalState(in *flows.Instance) string {
 		return " " + user(in.Requester) + " cancelled it."
 	case flows.StateChangesRequested:
 		return " It is back with " + user(in.Requester) + " for changes."
+	case flows.StateAwaitingForm:
+		return " It is waiting for " + user(in.Requester) + " to fill in its form."
 	}
 	if in.State == flows.StateOpen && len(in.Waiting) > 0 {
 		// Waiting holds the pending reviewers of every step asked, the

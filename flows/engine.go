@@ -159,7 +159,7 @@ func (t *tx) done() *Transition {
 	in.Open = in.State.Open()
 	in.Waiting, in.DueAt, in.NextNudgeAt = nil, nil, nil
 	switch {
-	case in.State == StateChangesRequested:
+	case in.State == StateChangesRequested, in.State == StateAwaitingForm:
 		in.Waiting = []string{in.Requester}
 	case in.State == StateOpen:
 		// Every step being asked counts, the steps of a parallel group
@@ -411,6 +411,9 @@ func (t *tx) reassign(cmd Command) error {
 func (t *tx) resubmit(cmd Command) error {
 	if cmd.Actor != t.in.Requester {
 		return ErrNotRequester
+	}
+	if t.in.State == StateAwaitingForm {
+		return t.fillForm(cmd)
 	}
 	if t.in.State != StateChangesRequested {
 		return fmt.Errorf("%w: no changes were asked for", ErrWrongAction)

@@ -29,13 +29,18 @@ const (
 	// StateBlocked: a join that cannot start because a workflow it waits
 	// for ended rejected or cancelled without an exception route.
 	StateBlocked State = "blocked"
+	// StateAwaitingForm: a later workflow of the case with a form of its
+	// own, waiting for the requester to fill it in before its first step.
+	StateAwaitingForm State = "awaiting_form"
 )
 
 // Succeeded reports whether the state is a successful end: approved or done.
 func (s State) Succeeded() bool { return s == StateApproved || s == StateDone }
 
 // Open reports whether the instance can still change.
-func (s State) Open() bool { return s == StateOpen || s == StateChangesRequested }
+func (s State) Open() bool {
+	return s == StateOpen || s == StateChangesRequested || s == StateAwaitingForm
+}
 
 // StepStatus is where one step of an instance is.
 type StepStatus string

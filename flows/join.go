@@ -300,9 +300,14 @@ func (s *Service) startInCase(ctx context.Context, p *Process, w *Workflow, from
 		return nil, &StartError{Workflow: w.ID, Err: err}
 	}
 	var in *Instance
-	if ok {
+	switch {
+	case ok && len(w.Form) > 0:
+		// Its own form: the requester fills it in first.
+		t := AwaitForm(p, w, req, s.clock.Now().UTC())
+		err, in = s.store.CreateInstance(ctx, t), t.Instance
+	case ok:
 		in, err = s.start(ctx, p, w, req)
-	} else {
+	default:
 		t := NotStarted(p, w, req, s.clock.Now().UTC(), StateSkipped, "condition false: "+w.When)
 		err, in = s.store.CreateInstance(ctx, t), t.Instance
 	}
@@ -416,4 +421,56 @@ func (s *Service) CancelCase(ctx context.Context, in *Instance) ([]*Instance, er
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// ActionFillForm is the history entry of a later workflow's own form
+// filled in by the requester, and EffectAskForm the direct message that
+// asks them to.
+const (
+	ActionFillForm Action     = "form_filled"
+	EffectAskForm  EffectKind = "ask_form"
+)
+
+// FormKey is the Messages key of the message asking for a later
+// workflow's form.
+const FormKey = "form"
+
+// AwaitForm returns the creation of an instance of w, a later workflow of
+// a case with a form of its own, waiting for the requester to fill the
+// form in: the case's values fill what they can, and its first step is
+// entered once the requester submits it (a resubmit command).
+func AwaitForm(p *Process, w *Workflow, req StartRequest, now time.Time) *Transition {
+	in := &Instance{
+		ID: req.ID, CaseID: req.CaseID, ParentID: req.ParentID,
+		Process: p.Name, Workflow: w.ID, DefinitionVersion: req.Version, DefinitionHash: p.Source.Hash,
+		Requester: req.Requester, Values: req.Values, State: StateAwaitingForm, Current: -1,
+		CreatedAt: now, Outbox: map[string]Effect{},
+	}
+	for _, s := range w.Steps {
+		in.Steps = append(in.Steps, StepRun{ID: s.ID, Status: StepWaiting})
+	}
+	t := &tx{p: p, w: w, in: in, now: now}
+	t.event(Event{Action: ActionSubmit, Actor: req.Requester, Reason: "the form is to be filled in"})
+	t.effect(Effect{Kind: EffectAskForm, User: req.Requester})
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	return t.done()
+}
+
+// fillForm takes the requester's values for the workflow's own form and
+// enters its first step.
+func (t *tx) fillForm(cmd Command) error {
+	for k, v := range cmd.Values {
+		t.in.Values[k] = v
+	}
+	if err := checkRoute(t.w, 0, t.in.Requester, t.in.Values, t.people); err != nil {
+		return err
+	}
+	t.in.State = StateOpen
+	t.event(Event{Action: ActionFillForm, Actor: cmd.Actor})
+	if err := t.enterFrom(0); err != nil {
+		return err
+	}
+	t.effect(Effect{Kind: EffectAskForm, User: t.in.Requester}) // its button no longer applies
+	t.effect(Effect{Kind: EffectRequesterStatus})
+	return nil
 }

@@ -236,6 +236,8 @@ func TestJoins(t *testing.T) {
 		{"a resubmission inside a branch", "sales", func(p *Process) {
 			p.Workflow("accounts").Form = []Field{{ID: "login", Type: FieldText}}
 		}, func(r *caseDriver) {
+			// Its own form first, then a round of changes.
+			r.act("C1-accounts", Command{Action: ActionResubmit, Actor: "UANN", Values: Values{"login": "nnew"}})
 			r.act("C1-accounts", Command{Action: ActionRequestChanges, Actor: "UIT", Step: "it", Reason: "which login?"})
 			r.act("C1-accounts", Command{Action: ActionResubmit, Actor: "UANN", Values: Values{"name": "Nina", "team": "sales", "login": "nina"}})
 			done(r, "laptop", "ship")
@@ -371,5 +373,32 @@ func TestHandoffRunsOnTheCaseValues(t *testing.T) {
 	}
 	if in.State != StateOpen || in.Values["team"] != "engineering" || in.ParentID != "C1" {
 		t.Errorf("training: %s, values %v, parent %s; want open on the case's values, from C1", in.State, in.Values, in.ParentID)
+	}
+}
+
+// TestLaterWorkflowWithItsOwnForm: a branch with a form of its own waits
+// for the requester to fill it in; the values join the case's, and its
+// first step is asked then.
+func TestLaterWorkflowWithItsOwnForm(t *testing.T) {
+	t.Parallel()
+	p := graphProcess(t)
+	p.Workflow("laptop").Form = []Field{{ID: "model", Type: FieldSelect, Options: []string{"thinkpad", "macbook"}, Required: true}}
+	r := newCaseDriver(t, p)
+	r.submit("sales")
+	r.act("C1", Command{Action: ActionApprove, Actor: "UHR", Step: "hr"})
+	in, err := r.st.Instance(context.Background(), "C1-laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.State != StateAwaitingForm || !slices.Equal(in.Waiting, []string{"UANN"}) || !in.Open {
+		t.Fatalf("the laptop branch: %s, waiting on %v; want it open, waiting for the requester's form", in.State, in.Waiting)
+	}
+	if _, err := r.svc.Act(context.Background(), "C1-laptop", Command{Action: ActionResubmit, Actor: "UBOB", Values: Values{"model": "macbook"}}); err == nil {
+		t.Error("someone other than the requester filled in the form")
+	}
+	r.act("C1-laptop", Command{Action: ActionResubmit, Actor: "UANN", Values: Values{"model": "macbook"}})
+	in, _ = r.st.Instance(context.Background(), "C1-laptop")
+	if in.State != StateOpen || in.Values["model"] != "macbook" || in.Values["team"] != "sales" || !slices.Equal(in.Waiting, []string{"USHIP"}) {
+		t.Errorf("after the form: %s, values %v, waiting on %v; want open on the case's values and the model, asking USHIP", in.State, in.Values, in.Waiting)
 	}
 }

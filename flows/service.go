@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"maps"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -178,6 +179,12 @@ func standIns(in *Instance, cmd Command) []string {
 }
 
 func valuesFor(in *Instance, cmd Command) Values {
+	if cmd.Action == ActionResubmit && cmd.Values != nil && in.State == StateAwaitingForm {
+		// A later workflow's own form adds to the case's values.
+		v := maps.Clone(in.Values)
+		maps.Copy(v, cmd.Values)
+		return v
+	}
 	if cmd.Action == ActionResubmit && cmd.Values != nil {
 		return cmd.Values
 	}

@@ -171,3 +171,45 @@ func (h *harness) pressOn(user, actionID, text string) {
 	_, msg := h.buttonOn(user, actionID, text)
 	h.postForm(h.slack.MustClick(h.t, user, user, msg.TS, actionID))
 }
+
+// TestLaterWorkflowAsksForItsForm: a branch with a form of its own (the
+// laptop's keyboard layout) asks the requester for it in a message with a
+// button; the form opens, and once submitted the branch's task is asked
+// and the message says it was filled in, without a live button.
+func TestLaterWorkflowAsksForItsForm(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, func(c *Config) {
+		data, err := os.ReadFile(filepath.Join("..", "..", "flows", "onboarding.yml"))
+		must(t, err)
+		flow := strings.Replace(string(data), "  - id: laptop\n    title: Laptop\n", "  - id: laptop\n    title: Laptop\n    form:\n      - {id: keyboard, label: Keyboard layout, type: select, options: [us, de], required: true}\n", 1)
+		must(t, os.Remove(filepath.Join(c.Flows, "procurement.yml")))
+		must(t, os.WriteFile(filepath.Join(c.Flows, "onboarding.yml"), []byte(flow), 0o644))
+	})
+	h.slack.SetGroup("S0ITADMINS", "it-admins", "U0IRIS")
+	h.onboard("sales")
+	h.wait("People Ops to be asked", h.dmHas("U0HANNA", "asks you to approve"))
+	h.press("U0HANNA", "approve")
+	h.wait("the hiring manager to be asked", h.dmHas("U0BOB", "asks you to approve"))
+	h.press("U0BOB", "approve")
+	h.wait("the requester to be asked for the laptop's details", h.dmHas("U0ANN", "Your request goes on with *Laptop*, which needs a few details from you"))
+	if h.dmHas("U0LUCAS", "Laptop")(h.slack) {
+		t.Fatal("the laptop task was asked before its form was filled in")
+	}
+	n := len(h.slack.OpenedViews())
+	h.pressOn("U0ANN", "resubmit", "needs a few details")
+	view, raw := h.modal("request_form", n)
+	if !strings.Contains(raw, "Keyboard layout") {
+		t.Fatalf("the form that opened is not the laptop's:\n%s", raw)
+	}
+	if body := h.submit("U0ANN", view, map[string]map[string]any{"keyboard": {"value": fakeslack.SelectValue("de", "de")}}); body != "" {
+		t.Fatalf("submitting the laptop's form: %s", body)
+	}
+	h.wait("the laptop task", h.dmHas("U0LUCAS", "Laptop"))
+	h.wait("the request for details to say it was done", h.dmHas("U0ANN", "You filled in the details for *Laptop*"))
+	h.drained()
+	for _, m := range h.slack.DM("U0ANN") {
+		if strings.Contains(readable(m), "needs a few details") {
+			t.Errorf("a message still asks for the details:\n%s", readable(m))
+		}
+	}
+}
