@@ -2,10 +2,10 @@ package flows
 
 import (
 	"context"
-	"maps"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 )
 
