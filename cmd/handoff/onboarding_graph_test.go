@@ -18,14 +18,33 @@ import (
 // side by side; the day-one check-in waits for all three.
 func newOnboardingHarness(t *testing.T) *harness {
 	t.Helper()
+	return newOnboardingHarnessWith(t, func(flow string) string { return flow })
+}
+
+// newOnboardingHarnessWith is newOnboardingHarness with the flow file as
+// edit makes it.
+func newOnboardingHarnessWith(t *testing.T, edit func(string) string) *harness {
+	t.Helper()
 	h := newHarnessWith(t, func(c *Config) {
 		data, err := os.ReadFile(filepath.Join("..", "..", "flows", "onboarding.yml"))
 		must(t, err)
 		must(t, os.Remove(filepath.Join(c.Flows, "procurement.yml")))
-		must(t, os.WriteFile(filepath.Join(c.Flows, "onboarding.yml"), data, 0o644))
+		must(t, os.WriteFile(filepath.Join(c.Flows, "onboarding.yml"), []byte(edit(string(data))), 0o644))
 	})
 	h.slack.SetGroup("S0ITADMINS", "it-admins", "U0IRIS")
 	return h
+}
+
+// approveOnboarding approves the new hire as People Ops and the hiring
+// manager, and returns the case's id.
+func (h *harness) approveOnboarding() string {
+	h.t.Helper()
+	h.wait("People Ops to be asked", h.dmHas("U0HANNA", "asks you to approve"))
+	id := h.instance("U0ANN").ID
+	h.press("U0HANNA", "approve")
+	h.wait("the hiring manager to be asked", h.dmHas("U0BOB", "asks you to approve"))
+	h.press("U0BOB", "approve")
+	return id
 }
 
 // onboard submits /request onboard as Ann for a new hire of team.
@@ -68,11 +87,7 @@ func TestOnboardingGraph(t *testing.T) {
 	t.Parallel()
 	h := newOnboardingHarness(t)
 	h.onboard("engineering")
-	h.wait("People Ops to be asked", h.dmHas("U0HANNA", "asks you to approve"))
-	id := h.instance("U0ANN").ID
-	h.press("U0HANNA", "approve")
-	h.wait("the hiring manager to be asked", h.dmHas("U0BOB", "asks you to approve"))
-	h.press("U0BOB", "approve")
+	id := h.approveOnboarding()
 
 	// Three branches side by side.
 	h.wait("IT, logistics and People Ops to get their tasks", func(s *fakeslack.Server) bool {
@@ -108,20 +123,11 @@ func TestOnboardingGraph(t *testing.T) {
 // owner are told which branch failed it.
 func TestOnboardingGraphWithARejection(t *testing.T) {
 	t.Parallel()
-	h := newHarnessWith(t, func(c *Config) {
-		data, err := os.ReadFile(filepath.Join("..", "..", "flows", "onboarding.yml"))
-		must(t, err)
-		flow := strings.Replace(string(data), "        type: task\n        reviewers: [group:it-admins]", "        reviewers: [group:it-admins]", 1)
-		must(t, os.Remove(filepath.Join(c.Flows, "procurement.yml")))
-		must(t, os.WriteFile(filepath.Join(c.Flows, "onboarding.yml"), []byte(flow), 0o644))
+	h := newOnboardingHarnessWith(t, func(flow string) string {
+		return strings.Replace(flow, "        type: task\n        reviewers: [group:it-admins]", "        reviewers: [group:it-admins]", 1)
 	})
-	h.slack.SetGroup("S0ITADMINS", "it-admins", "U0IRIS")
 	h.onboard("sales")
-	h.wait("People Ops to be asked", h.dmHas("U0HANNA", "asks you to approve"))
-	id := h.instance("U0ANN").ID
-	h.press("U0HANNA", "approve")
-	h.wait("the hiring manager to be asked", h.dmHas("U0BOB", "asks you to approve"))
-	h.press("U0BOB", "approve")
+	id := h.approveOnboarding()
 	h.wait("IT to be asked", h.dmHas("U0IRIS", "IT accounts"))
 	n := len(h.slack.OpenedViews())
 	h.press("U0IRIS", "reject")
@@ -178,19 +184,11 @@ func (h *harness) pressOn(user, actionID, text string) {
 // and the message says it was filled in, without a live button.
 func TestLaterWorkflowAsksForItsForm(t *testing.T) {
 	t.Parallel()
-	h := newHarnessWith(t, func(c *Config) {
-		data, err := os.ReadFile(filepath.Join("..", "..", "flows", "onboarding.yml"))
-		must(t, err)
-		flow := strings.Replace(string(data), "  - id: laptop\n    title: Laptop\n", "  - id: laptop\n    title: Laptop\n    form:\n      - {id: keyboard, label: Keyboard layout, type: select, options: [us, de], required: true}\n", 1)
-		must(t, os.Remove(filepath.Join(c.Flows, "procurement.yml")))
-		must(t, os.WriteFile(filepath.Join(c.Flows, "onboarding.yml"), []byte(flow), 0o644))
+	h := newOnboardingHarnessWith(t, func(flow string) string {
+		return strings.Replace(flow, "  - id: laptop\n    title: Laptop\n", "  - id: laptop\n    title: Laptop\n    form:\n      - {id: keyboard, label: Keyboard layout, type: select, options: [us, de], required: true}\n", 1)
 	})
-	h.slack.SetGroup("S0ITADMINS", "it-admins", "U0IRIS")
 	h.onboard("sales")
-	h.wait("People Ops to be asked", h.dmHas("U0HANNA", "asks you to approve"))
-	h.press("U0HANNA", "approve")
-	h.wait("the hiring manager to be asked", h.dmHas("U0BOB", "asks you to approve"))
-	h.press("U0BOB", "approve")
+	h.approveOnboarding()
 	h.wait("the requester to be asked for the laptop's details", h.dmHas("U0ANN", "Your request goes on with *Laptop*, which needs a few details from you"))
 	if h.dmHas("U0LUCAS", "Laptop")(h.slack) {
 		t.Fatal("the laptop task was asked before its form was filled in")
