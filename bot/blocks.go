@@ -141,19 +141,38 @@ func stepTitle(w *flows.Workflow, id string) string {
 }
 
 // position says where a step sits in the route as it will run: "step 2
-// of 3", not counting the steps whose conditions the values rule out.
+// of 3", not counting the steps whose conditions the values rule out. A
+// parallel group counts as one step, and a step of one names the others
+// asked with it: "step 2 of 3, with Security alongside".
 func (r request) position(id string) string {
-	n, at := 0, 0
+	n, at, last := 0, 0, 0
 	for _, s := range r.in.Steps {
 		if r.skips(s) {
 			continue
 		}
-		n++
+		g := 0
+		if def := r.w.Step(s.ID); def != nil {
+			g = def.Parallel
+		}
+		if g == 0 || g != last {
+			n++
+		}
+		last = g
 		if s.ID == id {
 			at = n
 		}
 	}
-	return fmt.Sprintf("step %d of %d", at, n)
+	out := fmt.Sprintf("step %d of %d", at, n)
+	var along []string
+	for _, def := range r.w.Group(id) {
+		if run := r.in.StepRun(def.ID); def.ID != id && run != nil && !r.skips(*run) {
+			along = append(along, escape(stepTitle(r.w, def.ID)))
+		}
+	}
+	if len(along) > 0 {
+		out += ", with " + strings.Join(along, " and ") + " alongside"
+	}
+	return out
 }
 
 // timing says since when a step waits and how that compares to its SLA,
@@ -282,6 +301,9 @@ func requesterButtons(in *flows.Instance) []slack.BlockElement {
 	switch in.State {
 	case flows.StateChangesRequested:
 		out = append(out, slack.NewButtonBlockElement(actionResubmit, in.ID, plain("Edit and resubmit", maxButtonText)).WithStyle(slack.StylePrimary))
+	case flows.StateAwaitingForm:
+		// Its own form, which opens as a resubmission does.
+		return []slack.BlockElement{slack.NewButtonBlockElement(actionResubmit, in.ID, plain("Fill in the details", maxButtonText)).WithStyle(slack.StylePrimary)}
 	case flows.StateOpen:
 	default:
 		return nil
@@ -369,9 +391,25 @@ func (r request) verdict(run *flows.StepRun, round int, who string) string {
 		who, reason, at := by(flows.DecisionRejected)
 		return "❌ Rejected by " + who + " " + when(at) + ": " + quote(reason)
 	case flows.StepReturned:
+		if run.Paused() {
+			// Another step of its parallel group sent the request back.
+			if a, step := r.decided(flows.DecisionChanges); a != nil {
+				return "⏸️ " + user(a.User) + " asked " + user(r.in.Requester) + " for changes at *" + escape(stepTitle(r.w, step)) +
+					"*, so this waits: you'll be asked again once they resubmit. " + user(a.User) + ": " + quote(a.Reason)
+			}
+			return "⏸️ This request went back to " + user(r.in.Requester) + " for changes: you'll be asked again once they resubmit."
+		}
 		who, reason, _ := by(flows.DecisionChanges)
 		return "↩️ " + who + " asked " + user(r.in.Requester) + " for changes: " + quote(reason)
 	case flows.StepCancelled:
+		if r.in.State == flows.StateRejected {
+			// Another step of its parallel group rejected the request.
+			if a, step := r.decided(flows.DecisionRejected); a != nil {
+				return "🚫 *" + escape(stepTitle(r.w, step)) + "* rejected it, so your review is no longer needed. " +
+					user(a.User) + ": " + quote(a.Reason)
+			}
+			return "🚫 This request was rejected at another step, so your review is no longer needed."
+		}
 		return "🚫 " + user(r.in.Requester) + " cancelled this request."
 	}
 	return "This request has moved on; nothing is needed from you."
@@ -413,20 +451,16 @@ func (r request) statusLine() string {
 	in := r.in
 	switch in.State {
 	case flows.StateOpen:
-		run := in.CurrentStep()
-		mark := "⏳"
-		if run.DueAt != nil && !r.now.Before(*run.DueAt) {
-			mark = "⚠️"
+		// One line for each step asked: the steps of a parallel group
+		// wait on their own reviewers, each by its own deadline.
+		var lines []string
+		for _, run := range in.ActiveSteps() {
+			lines = append(lines, r.waitingLine(run))
 		}
-		line := fmt.Sprintf("%s Waiting on *%s*: %s · %s", mark, escape(stepTitle(r.w, run.ID)), names(run.Pending(), " or "), r.timing(run))
-		if e := lastEscalation(in, run.ID); e != nil && e.Target != "" {
-			verb := "asked too"
-			if e.Reason == flows.EscalationNotified {
-				verb = "told"
-			}
-			line += " · escalated: " + names(strings.Split(e.Target, ","), ", ") + " " + verb
+		if len(lines) == 0 {
+			return "⏳ Waiting."
 		}
-		return line
+		return strings.Join(lines, "\n")
 	case flows.StateChangesRequested:
 		if a, _ := r.decided(flows.DecisionChanges); a != nil {
 			return "↩️ " + user(a.User) + " asked you for changes: " + quote(a.Reason)
@@ -442,9 +476,39 @@ func (r request) statusLine() string {
 		}
 		return "❌ Rejected."
 	case flows.StateCancelled:
+		if e := lastEvent(in, flows.ActionCancel); e != nil && e.Actor == "" {
+			return "🚫 Cancelled " + when(*in.EndedAt) + ": " + escape(e.Reason) + "."
+		}
 		return "🚫 You cancelled this request " + when(*in.EndedAt) + "."
+	case flows.StateSkipped:
+		return "⏭️ Skipped: " + r.workflowSkipReason() + "."
+	case flows.StateAwaitingForm:
+		return "📝 Waiting for you to fill in its form."
+	case flows.StateBlocked:
+		if e := lastEvent(in, flows.ActionBlocked); e != nil {
+			return "⛔ Not started: " + escape(e.Reason) + "."
+		}
+		return "⛔ Not started."
 	}
 	return string(in.State)
+}
+
+// waitingLine says who a step being asked waits on, since when, and
+// whether it was escalated.
+func (r request) waitingLine(run *flows.StepRun) string {
+	mark := "⏳"
+	if run.DueAt != nil && !r.now.Before(*run.DueAt) {
+		mark = "⚠️"
+	}
+	line := fmt.Sprintf("%s Waiting on *%s*: %s · %s", mark, escape(stepTitle(r.w, run.ID)), names(run.Pending(), " or "), r.timing(run))
+	if e := lastEscalation(r.in, run.ID); e != nil && e.Target != "" {
+		verb := "asked too"
+		if e.Reason == flows.EscalationNotified {
+			verb = "told"
+		}
+		line += " · escalated: " + names(strings.Split(e.Target, ","), ", ") + " " + verb
+	}
+	return line
 }
 
 // decided returns the last assignment with decision d, and its step.
@@ -460,6 +524,22 @@ func (r request) decided(d flows.Decision) (*flows.Assignment, string) {
 	return nil, ""
 }
 
+// lastEvent returns in's last history entry of action a, or nil.
+func lastEvent(in *flows.Instance, a flows.Action) *flows.Event {
+	for i := len(in.History) - 1; i >= 0; i-- {
+		if in.History[i].Action == a {
+			return &in.History[i]
+		}
+	}
+	return nil
+}
+
+// workflowSkipReason says why the request's workflow was skipped: its
+// condition, in words where it is one comparison.
+func (r request) workflowSkipReason() string {
+	return r.conditionUnmet(r.w.When)
+}
+
 // lastEscalation returns the history entry of step's last escalation.
 func lastEscalation(in *flows.Instance, step string) *flows.Event {
 	for i := len(in.History) - 1; i >= 0; i-- {
@@ -472,20 +552,34 @@ func lastEscalation(in *flows.Instance, step string) *flows.Event {
 
 // route shows every step with a mark for where it is, as it will run:
 // the conditions are over the form's values, known from the submission,
-// so a step they rule out shows as skipped, and why, from the start.
+// so a step they rule out shows as skipped, and why, from the start. The
+// steps of a parallel group stand side by side: "⏳ Legal ∥ ⏳ Security".
 func (r request) route() string {
 	var parts []string
+	last := 0
 	for _, s := range r.in.Steps {
 		title := escape(stepTitle(r.w, s.ID))
-		if r.skips(s) {
-			parts = append(parts, "⏭️ ~"+title+"~ skipped: "+r.skipReason(s.ID))
-			continue
+		part := "⏭️ ~" + title + "~ skipped: " + r.skipReason(s.ID)
+		if !r.skips(s) {
+			mark := map[flows.StepStatus]string{
+				flows.StepWaiting: "◻️", flows.StepActive: "⏳", flows.StepApproved: "✅",
+				flows.StepDone: "✅", flows.StepRejected: "❌", flows.StepReturned: "↩️", flows.StepCancelled: "🚫",
+			}[s.Status]
+			if s.Paused() {
+				mark = "⏸️"
+			}
+			part = mark + " " + title
 		}
-		mark := map[flows.StepStatus]string{
-			flows.StepWaiting: "◻️", flows.StepActive: "⏳", flows.StepApproved: "✅",
-			flows.StepDone: "✅", flows.StepRejected: "❌", flows.StepReturned: "↩️", flows.StepCancelled: "🚫",
-		}[s.Status]
-		parts = append(parts, mark+" "+title)
+		g := 0
+		if def := r.w.Step(s.ID); def != nil {
+			g = def.Parallel
+		}
+		if g != 0 && g == last {
+			parts[len(parts)-1] += " ∥ " + part
+		} else {
+			parts = append(parts, part)
+		}
+		last = g
 	}
 	return strings.Join(parts, " → ")
 }
@@ -511,16 +605,25 @@ func (r request) skips(s flows.StepRun) bool {
 // literal, the kind skipReason can put in words.
 var conditionPattern = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*("[^"]*"|'[^']*'|-?[0-9][0-9_.]*)\s*$`)
 
-// skipReason says why a step's condition rules it out: "Amount (USD)
-// under 1,000" for `amount >= 1000`, or the condition as written.
+// skipReason says why a step's condition rules it out.
 func (r request) skipReason(id string) string {
 	def := r.w.Step(id)
-	if def == nil || def.When == "" {
+	if def == nil {
 		return "its condition is false"
 	}
-	m := conditionPattern.FindStringSubmatch(def.When)
+	return r.conditionUnmet(def.When)
+}
+
+// conditionUnmet says why a condition is false for the request's values:
+// "Amount (USD) under 1,000" for `amount >= 1000`, or the condition as
+// written.
+func (r request) conditionUnmet(when string) string {
+	if when == "" {
+		return "its condition is false"
+	}
+	m := conditionPattern.FindStringSubmatch(when)
 	if m == nil {
-		return "not " + code(def.When)
+		return "not " + code(when)
 	}
 	label := m[1]
 	for _, f := range r.formFields() {
@@ -547,6 +650,11 @@ func outcomeText(r request, note string) string {
 		return "✅ Your request " + what + " was approved."
 	case string(flows.StateDone):
 		return "✅ " + what + " is done."
+	case string(flows.StateBlocked):
+		if e := lastEvent(r.in, flows.ActionBlocked); e != nil {
+			return "⛔ " + what + " will not start: " + escape(e.Reason) + "."
+		}
+		return "⛔ " + what + " will not start."
 	case string(flows.StateRejected):
 		if a, step := r.decided(flows.DecisionRejected); a != nil {
 			return "❌ " + user(a.User) + " rejected your request " + what + " at *" + escape(stepTitle(r.w, step)) + "*: " + quote(a.Reason)
@@ -558,27 +666,69 @@ func outcomeText(r request, note string) string {
 		}
 		return "↩️ Your request " + what + " needs changes."
 	case string(flows.ActionEscalate), flows.NoteOverdue:
-		run := r.in.CurrentStep()
-		if run == nil {
+		// The steps that passed their SLA in the scan the notice is
+		// about: one, or several steps of a parallel group at once, told
+		// in one notice.
+		runs := r.escalatedTogether()
+		if len(runs) == 0 {
+			if run := r.in.CurrentStep(); run != nil {
+				runs = []*flows.StepRun{run}
+			}
+		}
+		if len(runs) == 0 {
 			return "⚠️ Your request " + what + " passed its deadline."
 		}
-		s := "⚠️ Your request " + what + " is overdue at *" + escape(stepTitle(r.w, run.ID)) + "*"
-		if e := lastEscalation(r.in, run.ID); e != nil && e.Target != "" {
-			verb := " have been asked to review it too."
-			if e.Reason == flows.EscalationNotified {
-				verb = " have been told."
-			}
-			if !strings.Contains(e.Target, ",") {
-				verb = strings.Replace(verb, "have", "has", 1)
-			}
-			return s + ": " + names(strings.Split(e.Target, ","), ", ") + verb
+		s := "⚠️ Your request " + what + " is overdue at *" + escape(stepTitle(r.w, runs[0].ID)) + "*" + r.overdueDetail(runs[0])
+		for _, run := range runs[1:] {
+			s += " It is overdue at *" + escape(stepTitle(r.w, run.ID)) + "* too" + r.overdueDetail(run)
 		}
-		if p := run.Pending(); len(p) > 0 && run.StartedAt != nil {
-			return s + ": it has waited on " + names(p, " and ") + " since " + when(*run.StartedAt) + "."
-		}
-		return s + "."
+		return s
 	}
 	return "Your request " + what + ": " + r.statusLine()
+}
+
+// escalatedTogether returns the runs of the steps escalated, or found
+// overdue, by the request's last escalation scan: the history entries of
+// its last escalation and those made with it.
+func (r request) escalatedTogether() []*flows.StepRun {
+	var out []*flows.StepRun
+	var at time.Time
+	for i := len(r.in.History) - 1; i >= 0; i-- {
+		e := r.in.History[i]
+		if e.Action != flows.ActionEscalate {
+			if !at.IsZero() && !e.At.Equal(at) {
+				break
+			}
+			continue
+		}
+		if !at.IsZero() && !e.At.Equal(at) {
+			break
+		}
+		at = e.At
+		if run := r.in.StepRun(e.Step); run != nil {
+			out = append([]*flows.StepRun{run}, out...)
+		}
+	}
+	return out
+}
+
+// overdueDetail says, after "overdue at *step*", who was escalated to, or
+// whom the step has waited on and since when, and ends the sentence.
+func (r request) overdueDetail(run *flows.StepRun) string {
+	if e := lastEscalation(r.in, run.ID); e != nil && e.Target != "" {
+		verb := " have been asked to review it too."
+		if e.Reason == flows.EscalationNotified {
+			verb = " have been told."
+		}
+		if !strings.Contains(e.Target, ",") {
+			verb = strings.Replace(verb, "have", "has", 1)
+		}
+		return ": " + names(strings.Split(e.Target, ","), ", ") + verb
+	}
+	if p := run.Pending(); len(p) > 0 && run.StartedAt != nil {
+		return ": it has waited on " + names(p, " and ") + " since " + when(*run.StartedAt) + "."
+	}
+	return "."
 }
 
 // changesBlocks is the notice that a reviewer asked for changes, the

@@ -210,9 +210,20 @@ func caseModal(entries []caseEntry, now time.Time) slack.ModalViewRequest {
 
 func caseBlocks(entries []caseEntry, now time.Time) []slack.Block {
 	first := entries[0]
-	r := request{in: first.in, p: first.p, w: first.w, now: now}
-	blocks := []slack.Block{section(user(first.in.Requester) + "'s request " + r.subject() + " · " + escape(first.p.Title) + " · submitted " + when(first.in.CreatedAt))}
+	ins := make([]*flows.Instance, len(entries))
+	for i, e := range entries {
+		ins[i] = e.in
+	}
+	// The case is read against its first workflow's definition: the one
+	// the request was submitted on.
+	r := request{in: first.in, p: first.p, w: first.w, now: now, later: ins[1:]}
+	status := caseStateText(flows.CaseStatus(first.p, ins))
+	blocks := []slack.Block{section(status + " · " + user(first.in.Requester) + "'s request " + r.subject() + " · " + escape(first.p.Title) + " · submitted " + when(first.in.CreatedAt))}
 	blocks = append(blocks, r.fieldBlocks()...)
+	// A chain reads well as the list below; a graph needs its shape told.
+	if first.p.Graph() {
+		blocks = append(blocks, section(graphText(r, flows.CasePlaces(first.p, ins))))
+	}
 	// Keep room for the footer and for saying what was cut.
 	room := maxModalBlocks - 2
 	cut := 0
@@ -245,18 +256,19 @@ func caseBlocks(entries []caseEntry, now time.Time) []slack.Block {
 // instanceHeading: "*2. Raise the purchase order* · ⏳ open · definition version 3".
 func instanceHeading(n int, e caseEntry) string {
 	in := e.in
-	state := map[flows.State]string{
-		flows.StateOpen: "⏳ open", flows.StateChangesRequested: "↩️ back with the requester",
-		flows.StateApproved: "✅ approved", flows.StateRejected: "❌ rejected",
-		flows.StateCancelled: "🚫 cancelled", flows.StateDone: "✅ done",
-	}[in.State]
-	if state == "" {
-		state = string(in.State)
-	}
-	if in.EndedAt != nil {
+	state := instanceState(in.State)
+	// A skipped or blocked workflow ends as it is recorded: no time passed.
+	if in.EndedAt != nil && in.State != flows.StateSkipped && in.State != flows.StateBlocked {
 		state += " " + when(*in.EndedAt) + " after " + humanize(in.EndedAt.Sub(in.CreatedAt))
 	}
-	s := fmt.Sprintf("*%d. %s* · %s · started %s · definition version %d", n, escape(e.w.Title), state, when(in.CreatedAt), in.DefinitionVersion)
+	started := "started"
+	if in.State == flows.StateSkipped || in.State == flows.StateBlocked {
+		started = "recorded"
+	}
+	s := fmt.Sprintf("*%d. %s* · %s · %s %s · definition version %d", n, escape(e.w.Title), state, started, when(in.CreatedAt), in.DefinitionVersion)
+	if in.State == flows.StateSkipped {
+		s += "\nNot asked: " + workflowSkipReason(request{in: in, p: e.p, w: e.w}, e.w.When)
+	}
 	for _, ev := range in.History {
 		switch ev.Action {
 		case flows.ActionCancel:

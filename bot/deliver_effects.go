@@ -102,6 +102,20 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 		}
 		x.d.Kick(child.ID)
 		return "", nil, nil
+	case flows.EffectAskForm:
+		return x.postOrUpdate(ctx, e, flows.FormKey, in.Requester, askFormBlocks(r))
+	case flows.EffectContinueCase:
+		made, err := x.d.cfg.Service.ContinueCase(ctx, in)
+		for _, child := range made {
+			x.d.Kick(child.ID)
+		}
+		return "", nil, err
+	case flows.EffectCancelCase:
+		cancelled, err := x.d.cfg.Service.CancelCase(ctx, in)
+		for _, other := range cancelled {
+			x.d.Kick(other.ID)
+		}
+		return "", nil, err
 	case flows.EffectFailureNotice:
 		f := in.FailureOf(e.Note)
 		channel := cmp.Or(e.User, r.p.Channel)

@@ -451,9 +451,13 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 // the failure to record then.
 func failureOf(in *flows.Instance, e flows.Effect, err error) (flows.Failure, bool) {
 	f := flows.Failure{Effect: e.ID, Kind: e.Kind, User: e.User}
+	var se *flows.StartError
 	switch {
-	case e.Kind == flows.EffectStartWorkflow && flows.CannotStart(err):
-		f.Workflow, f.Code, f.Reason = e.Workflow, startCode(err), flows.Explain(err)
+	case (e.Kind == flows.EffectStartWorkflow || e.Kind == flows.EffectContinueCase) && flows.CannotStart(err):
+		f.Kind, f.Workflow, f.Code, f.Reason = flows.EffectStartWorkflow, e.Workflow, startCode(err), flows.Explain(err)
+		if errors.As(err, &se) {
+			f.Workflow = se.Workflow
+		}
 		return f, true
 	case classify(err) == failedMessage:
 		f.Code = errorLabel(err)

@@ -248,7 +248,14 @@ func waitingItem(r request, who string) (string, []slack.BlockElement) {
 	if in.State == flows.StateChangesRequested {
 		return "↩️ Your request " + r.subject() + " needs changes.\n" + r.statusLine(), requesterButtons(in)
 	}
-	run := in.CurrentStep()
+	if in.State == flows.StateAwaitingForm {
+		return "📝 Your request " + r.subject() + " needs a few details from you.", requesterButtons(in)
+	}
+	// Of a parallel group, the step that waits on who.
+	run := in.PendingStep(who)
+	if run == nil {
+		run = in.CurrentStep()
+	}
 	if run == nil {
 		return r.subject(), nil
 	}

@@ -121,6 +121,9 @@ func resubmitModal(r request) slack.ModalViewRequest {
 	meta, _ := json.Marshal(formMeta{Process: r.p.Name, Workflow: r.w.ID, Instance: r.in.ID})
 	m.PrivateMetadata = string(meta)
 	m.Submit = plain("Resubmit", maxButtonText)
+	if r.in.State == flows.StateAwaitingForm {
+		m.Submit = plain("Submit", maxButtonText)
+	}
 	if len(r.w.Form) == 0 {
 		m.Blocks = slack.Blocks{BlockSet: []slack.Block{section("Resubmit " + r.subject() + " as it is?")}}
 	}

@@ -85,9 +85,13 @@ func refusalState(in *flows.Instance) string {
 		return " " + user(in.Requester) + " cancelled it."
 	case flows.StateChangesRequested:
 		return " It is back with " + user(in.Requester) + " for changes."
+	case flows.StateAwaitingForm:
+		return " It is waiting for " + user(in.Requester) + " to fill in its form."
 	}
-	if cur := in.CurrentStep(); cur != nil && len(cur.Pending()) > 0 {
-		return " It is waiting on " + names(cur.Pending(), " or ") + "."
+	if in.State == flows.StateOpen && len(in.Waiting) > 0 {
+		// Waiting holds the pending reviewers of every step asked, the
+		// steps of a parallel group alike.
+		return " It is waiting on " + names(in.Waiting, " or ") + "."
 	}
 	return ""
 }
@@ -97,14 +101,16 @@ func handedAway(in *flows.Instance, actor string) *flows.Event {
 	if in == nil {
 		return nil
 	}
-	cur := in.CurrentStep()
-	if cur == nil {
-		return nil
+	// The step in play, or another step of its parallel group.
+	for _, cur := range append([]*flows.StepRun{in.CurrentStep()}, in.ActiveSteps()...) {
+		if cur == nil {
+			continue
+		}
+		if a := cur.Assignment(actor); a != nil && a.Decision == flows.DecisionReassigned {
+			return handedFrom(in, cur.ID, actor)
+		}
 	}
-	if a := cur.Assignment(actor); a == nil || a.Decision != flows.DecisionReassigned {
-		return nil
-	}
-	return handedFrom(in, cur.ID, actor)
+	return nil
 }
 
 func userOr(in *flows.Instance, fallback string) string {

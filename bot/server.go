@@ -443,7 +443,7 @@ func (s *Server) openResubmit(ctx context.Context, once, id, actor, channel, tri
 		err = flows.ErrNotRequester
 	case !r.in.State.Open():
 		err = flows.ErrClosed
-	case r.in.State != flows.StateChangesRequested:
+	case r.in.State != flows.StateChangesRequested && r.in.State != flows.StateAwaitingForm:
 		s.tellOnce(ctx, once, actor, channel, "This request isn't waiting for changes any more, so there is nothing to resubmit."+refusalState(r.in))
 		return
 	}

@@ -71,6 +71,40 @@ type Workflow struct {
 	// approved (it had approval steps) or done (it had only tasks).
 	OnApproved []Handoff
 	OnDone     []Handoff
+	// OnRejected and OnCancelled are the exception routes, run when the
+	// workflow ends rejected or cancelled: handoffs to start and, with
+	// cancel_case, the end of the case's other open workflows.
+	OnRejected  []Handoff
+	OnCancelled []Handoff
+
+	// After and AfterAny make the workflow a join: it starts, in the same
+	// case, once every workflow of After has ended successfully (approved
+	// or done), or once the first of AfterAny has. A workflow of the list
+	// that was skipped, never started, or ended rejected or cancelled with
+	// an exception route is not waited for; one that ended rejected or
+	// cancelled without a route fails the join (see JoinOutcome).
+	After    []string
+	AfterAny []string
+
+	// When is the workflow's condition over the case's values, as written;
+	// Condition is its compiled form. A workflow whose condition is false
+	// when it would start is skipped: recorded in the case, never asked.
+	When      string
+	Condition *Condition
+
+	Line int // where the workflow is defined, for messages
+}
+
+// Joins reports whether the workflow starts from others' ends (After or
+// AfterAny) rather than from a handoff or a command.
+func (w *Workflow) Joins() bool { return len(w.After) > 0 || len(w.AfterAny) > 0 }
+
+// Applies reports whether the workflow runs for a case with these values.
+func (w *Workflow) Applies(v Values) (bool, error) {
+	if w.Condition == nil {
+		return true, nil
+	}
+	return w.Condition.Eval(v)
 }
 
 // Step returns the workflow's step with the given id, or nil.
@@ -93,13 +127,20 @@ func (w *Workflow) Field(id string) *Field {
 	return nil
 }
 
-// Handoff is an action run when a workflow ends: for now, starting another
-// workflow of the same process in the same case.
+// Handoff is an action run when a workflow ends: starting another
+// workflow of the same process in the same case, or, with CancelCase,
+// ending the case's other open workflows.
 type Handoff struct {
-	Start string // workflow id
+	Start      string // workflow id; empty for cancel_case
+	CancelCase bool
 }
 
-func (h Handoff) String() string { return "start:" + h.Start }
+func (h Handoff) String() string {
+	if h.CancelCase {
+		return "cancel_case"
+	}
+	return "start:" + h.Start
+}
 
 // FieldType is the kind of input a form field takes.
 type FieldType string
@@ -166,6 +207,13 @@ type Step struct {
 	Remind     Duration // remind_every; 0: no nudges
 	EscalateTo []Reviewer
 	Escalation Escalation // what happens to EscalateTo; empty means EscalationAdd
+
+	// Parallel numbers the step group, written `parallel: [...]` among the
+	// steps, that the step belongs to: 1 for the workflow's first group, 0
+	// for a step of its own. A group's steps are consecutive in Steps; they
+	// are asked at the same time, and the group is passed when every one
+	// of them that applies is approved (or done).
+	Parallel int
 
 	// SLAUnit and RemindUnit are the units SLA and Remind were written in.
 	// With working hours they decide how the time counts: days and weeks as

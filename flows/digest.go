@@ -119,10 +119,19 @@ type DigestSender interface {
 	SendReviewer(ctx context.Context, r *ReviewerDigest, at time.Time) error
 }
 
-// Overdue reports whether in's step in play is past its SLA at now.
-func Overdue(in *Instance, now time.Time) bool {
-	cur := in.CurrentStep()
-	return in.State == StateOpen && cur != nil && cur.Status == StepActive && cur.DueAt != nil && !now.Before(*cur.DueAt)
+// Overdue reports whether in's step in play, or with a parallel group any
+// of its steps being asked, is past its SLA at now.
+func Overdue(in *Instance, now time.Time) bool { return len(overdueSteps(in, now)) > 0 }
+
+// overdueSteps returns the steps being asked that are past their SLA at now.
+func overdueSteps(in *Instance, now time.Time) []*StepRun {
+	var out []*StepRun
+	for _, cur := range in.ActiveSteps() {
+		if cur.DueAt != nil && !now.Before(*cur.DueAt) {
+			out = append(out, cur)
+		}
+	}
+	return out
 }
 
 // BuildDigest summarises the overdue requests among instances at now. The
@@ -142,10 +151,11 @@ func BuildDigest(ctx context.Context, instances iter.Seq2[*Instance, error], lib
 		if err != nil {
 			return nil, fmt.Errorf("building the digest: %w", err)
 		}
-		if !Overdue(in, now) {
+		overdue := overdueSteps(in, now)
+		if len(overdue) == 0 {
 			continue
 		}
-		item := overdueItem(in, defs.process(ctx, in))
+		p := defs.process(ctx, in)
 		d.Overdue++
 		pd := procs[in.Process]
 		if pd == nil {
@@ -157,25 +167,30 @@ func BuildDigest(ctx context.Context, instances iter.Seq2[*Instance, error], lib
 			queues[in.Process] = map[string]int{}
 		}
 		pd.Overdue++
-		key := [3]string{in.Process, in.Workflow, item.Step}
-		sd := steps[key]
-		if sd == nil {
-			sd = &StepDigest{Workflow: item.Workflow, WorkflowTitle: item.WorkflowTitle, Step: item.Step, StepTitle: item.StepTitle}
-			steps[key] = sd
-			pd.Steps = append(pd.Steps, sd)
-		}
-		sd.Count++
-		sd.totalWait += now.Sub(item.Since)
-		sd.Oldest = keepOldest(sd.Oldest, item, opt.PerStep)
-		for _, u := range item.Pending {
-			queues[in.Process][u]++
-			rd := reviewers[u]
-			if rd == nil {
-				rd = &ReviewerDigest{User: u}
-				reviewers[u] = rd
+		// One item for each overdue step: the steps of a parallel group
+		// are late on their own, for their own reviewers.
+		for _, cur := range overdue {
+			item := overdueItem(in, cur, p)
+			key := [3]string{in.Process, in.Workflow, item.Step}
+			sd := steps[key]
+			if sd == nil {
+				sd = &StepDigest{Workflow: item.Workflow, WorkflowTitle: item.WorkflowTitle, Step: item.Step, StepTitle: item.StepTitle}
+				steps[key] = sd
+				pd.Steps = append(pd.Steps, sd)
 			}
-			rd.Count++
-			rd.Items = keepOldest(rd.Items, item, opt.PerReviewer)
+			sd.Count++
+			sd.totalWait += now.Sub(item.Since)
+			sd.Oldest = keepOldest(sd.Oldest, item, opt.PerStep)
+			for _, u := range item.Pending {
+				queues[in.Process][u]++
+				rd := reviewers[u]
+				if rd == nil {
+					rd = &ReviewerDigest{User: u}
+					reviewers[u] = rd
+				}
+				rd.Count++
+				rd.Items = keepOldest(rd.Items, item, opt.PerReviewer)
+			}
 		}
 	}
 	for _, pd := range procs {
@@ -229,10 +244,10 @@ func (d definitions) process(ctx context.Context, in *Instance) *Process {
 	return p
 }
 
-// overdueItem describes in for the digest, with titles from p, the
-// definition it runs on; when p is nil, ids stand in for titles.
-func overdueItem(in *Instance, p *Process) OverdueItem {
-	cur := in.CurrentStep()
+// overdueItem describes in, overdue at its step cur, for the digest, with
+// titles from p, the definition it runs on; when p is nil, ids stand in
+// for titles.
+func overdueItem(in *Instance, cur *StepRun, p *Process) OverdueItem {
 	item := OverdueItem{
 		ID: in.ID, Process: in.Process, Workflow: in.Workflow, WorkflowTitle: in.Workflow,
 		Step: cur.ID, StepTitle: cur.ID, StepType: StepApproval, Round: cur.Round,

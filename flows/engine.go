@@ -49,6 +49,9 @@ type Command struct {
 	Reason string
 	To     string // the new reviewer, for reassign
 	Values Values // the corrected values, for resubmit
+	// System marks Handoff's own cancel of a workflow whose case ended
+	// (cancel_case): no requester asked for it.
+	System bool
 }
 
 // Transition is the outcome of one command: the instance as it is now, what
@@ -155,15 +158,28 @@ func (t *tx) done() *Transition {
 	in.Version = t.from + 1
 	in.Open = in.State.Open()
 	in.Waiting, in.DueAt, in.NextNudgeAt = nil, nil, nil
-	switch cur := in.CurrentStep(); {
-	case in.State == StateChangesRequested:
+	switch {
+	case in.State == StateChangesRequested, in.State == StateAwaitingForm:
 		in.Waiting = []string{in.Requester}
-	case in.State == StateOpen && cur != nil:
-		scheduleNudges(cur) // whoever was asked or acted, the next reminder is someone's
-		in.Waiting = cur.Pending()
-		in.DueAt, in.NextNudgeAt = cur.DueAt, cur.NextNudgeAt
-		if passedSLA(in, cur) {
-			in.DueAt = nil // escalated, or told overdue, once; nothing more is due
+	case in.State == StateOpen:
+		// Every step being asked counts, the steps of a parallel group
+		// alike: the store's queries find the request by the earliest of
+		// their deadlines and reminders, and it waits on all of their
+		// pending reviewers.
+		for _, cur := range in.ActiveSteps() {
+			scheduleNudges(cur) // whoever was asked or acted, the next reminder is someone's
+			for _, u := range cur.Pending() {
+				if !slices.Contains(in.Waiting, u) {
+					in.Waiting = append(in.Waiting, u)
+				}
+			}
+			// Once escalated, or told overdue, nothing more is due.
+			if cur.DueAt != nil && !passedSLA(in, cur) && (in.DueAt == nil || cur.DueAt.Before(*in.DueAt)) {
+				in.DueAt = cur.DueAt
+			}
+			if cur.NextNudgeAt != nil && (in.NextNudgeAt == nil || cur.NextNudgeAt.Before(*in.NextNudgeAt)) {
+				in.NextNudgeAt = cur.NextNudgeAt
+			}
 		}
 	}
 	t.refreshHomes(before, in.Waiting)
@@ -228,16 +244,17 @@ func (t *tx) effect(e Effect) {
 	t.effects = append(t.effects, e)
 }
 
-// current returns the step in play after checking that cmd is meant for it.
+// current returns the step in play that cmd is meant for: the step in
+// play, or the step of its parallel group that cmd names, while it is
+// being asked in cmd's round.
 func (t *tx) current(cmd Command) (*StepRun, *Step, error) {
-	cur := t.in.CurrentStep()
-	if cur == nil || t.in.State != StateOpen || cur.Status != StepActive {
-		return nil, nil, ErrStale
+	for _, j := range t.active() {
+		cur := &t.in.Steps[j]
+		if cmd.Step == cur.ID && (cmd.Round == 0 || cmd.Round == cur.Round) {
+			return cur, t.w.Steps[j], nil
+		}
 	}
-	if cmd.Step != cur.ID || (cmd.Round != 0 && cmd.Round != cur.Round) {
-		return nil, nil, ErrStale
-	}
-	return cur, t.w.Steps[t.in.Current], nil
+	return nil, nil, ErrStale
 }
 
 // assignment returns the actor's open assignment on the step in play.
@@ -299,8 +316,13 @@ func (t *tx) approve(cmd Command) error {
 	}
 	cur.EndedAt = &t.now
 	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
-	if err := t.enterFrom(t.in.Current + 1); err != nil {
-		return err
+	// A step of a parallel group passes the group only with the last of
+	// its steps still asked.
+	if !t.settle(t.in.Current) {
+		_, hi := group(t.w, t.in.Current)
+		if err := t.enterFrom(hi); err != nil {
+			return err
+		}
 	}
 	t.effect(Effect{Kind: EffectRequesterStatus})
 	return nil
@@ -321,16 +343,25 @@ func (t *tx) decline(cmd Command) error {
 		return ErrReasonRequired
 	}
 	cur.EndedAt = &t.now
+	at := slices.IndexFunc(t.in.Steps, func(s StepRun) bool { return s.ID == cur.ID })
 	if cmd.Action == ActionReject {
 		t.decide(a, DecisionRejected, reason)
 		cur.Status = StepRejected
+		// One rejection rejects the request: the other steps of its
+		// parallel group are not needed any more.
+		t.endSiblings(at, StepCancelled)
 		t.in.State = StateRejected
 		t.in.Current = -1
 		t.in.EndedAt = &t.now
 	} else {
 		t.decide(a, DecisionChanges, reason)
 		cur.Status = StepReturned
+		// The other steps of its group still asked wait, paused, for the
+		// corrected request: their reviewers should not judge values
+		// about to change (see planGroupResubmit).
+		t.endSiblings(at, StepReturned)
 		t.in.State = StateChangesRequested
+		t.in.Current = at
 	}
 	t.event(Event{Action: cmd.Action, Actor: a.User, OnBehalfOf: a.OnBehalfOf, Step: cur.ID, Reason: reason})
 	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
@@ -338,6 +369,7 @@ func (t *tx) decline(cmd Command) error {
 	t.effect(Effect{Kind: EffectNotifyRequester, Note: string(cmd.Action)})
 	if cmd.Action == ActionReject {
 		t.effect(Effect{Kind: EffectAnnounce, Note: string(StateRejected)})
+		t.ended()
 	}
 	return nil
 }
@@ -380,11 +412,26 @@ func (t *tx) resubmit(cmd Command) error {
 	if cmd.Actor != t.in.Requester {
 		return ErrNotRequester
 	}
+	if t.in.State == StateAwaitingForm {
+		return t.fillForm(cmd)
+	}
 	if t.in.State != StateChangesRequested {
 		return fmt.Errorf("%w: no changes were asked for", ErrWrongAction)
 	}
 	if cmd.Values != nil {
 		t.in.Values = cmd.Values
+	}
+	if lo, hi := group(t.w, t.in.Current); hi-lo > 1 {
+		plan, who, err := t.planGroupResubmit()
+		if err != nil {
+			return err
+		}
+		t.event(Event{Action: ActionResubmit, Actor: cmd.Actor, Step: t.in.Steps[t.in.Current].ID})
+		if err := t.resubmitGroup(plan, who); err != nil {
+			return err
+		}
+		t.effect(Effect{Kind: EffectRequesterStatus})
+		return nil
 	}
 	who := t.holders(t.in.CurrentStep())
 	next := t.in.Current
@@ -430,7 +477,7 @@ func (t *tx) holders(run *StepRun) []Assignment {
 
 // cancel ends the request at the requester's word.
 func (t *tx) cancel(cmd Command) error {
-	if cmd.Actor != t.in.Requester {
+	if cmd.Actor != t.in.Requester && !(cmd.System && cmd.Actor == "") {
 		return ErrNotRequester
 	}
 	if cur := t.in.CurrentStep(); cur != nil {
@@ -439,29 +486,46 @@ func (t *tx) cancel(cmd Command) error {
 			cur.EndedAt = &t.now
 		}
 		t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
+		t.endSiblings(t.in.Current, StepCancelled)
 	}
 	t.in.State = StateCancelled
 	t.in.Current = -1
 	t.in.EndedAt = &t.now
 	t.event(Event{Action: ActionCancel, Actor: cmd.Actor, Reason: strings.TrimSpace(cmd.Reason)})
 	t.effect(Effect{Kind: EffectRequesterStatus})
+	t.ended()
 	return nil
 }
 
 // enterFrom enters the first step at or after i whose condition holds,
-// skipping the others, or finishes the workflow when none is left.
+// skipping the others, or finishes the workflow when none is left. A
+// parallel group is entered whole: each of its steps whose condition holds
+// is asked at once, and Current is the first of them. A group none of
+// whose steps applies is passed like a skipped step.
 func (t *tx) enterFrom(i int) error {
-	for ; i < len(t.w.Steps); i++ {
-		def := t.w.Steps[i]
-		ok, err := def.Applies(t.in.Values)
-		if err != nil {
-			return fmt.Errorf("step %s: %w", def.ID, err)
+	for i < len(t.w.Steps) {
+		_, hi := group(t.w, i)
+		entered := false
+		for ; i < hi; i++ {
+			def := t.w.Steps[i]
+			ok, err := def.Applies(t.in.Values)
+			if err != nil {
+				return fmt.Errorf("step %s: %w", def.ID, err)
+			}
+			if !ok {
+				t.in.Steps[i].Status = StepSkipped
+				t.event(Event{Action: ActionSkip, Step: def.ID, Reason: "condition false: " + def.When})
+				continue
+			}
+			if err := t.enterStep(i); err != nil {
+				return err
+			}
+			entered = true
 		}
-		if ok {
-			return t.enterStep(i)
+		if entered {
+			t.settle(hi - 1)
+			return nil
 		}
-		t.in.Steps[i].Status = StepSkipped
-		t.event(Event{Action: ActionSkip, Step: def.ID, Reason: "condition false: " + def.When})
 	}
 	t.finish()
 	return nil
@@ -522,19 +586,37 @@ func (t *tx) startRound(i int, who []Assignment) {
 // it had only tasks, and runs its handoffs.
 func (t *tx) finish() {
 	t.in.State = StateDone
-	handoffs := t.w.OnDone
 	if slices.ContainsFunc(t.w.Steps, func(s *Step) bool { return s.Type == StepApproval }) {
 		t.in.State = StateApproved
-		handoffs = t.w.OnApproved
 	}
 	t.in.Current = -1
 	t.in.EndedAt = &t.now
 	t.event(Event{Action: ActionFinish, Target: string(t.in.State)})
 	t.effect(Effect{Kind: EffectNotifyRequester, Note: string(t.in.State)})
 	t.effect(Effect{Kind: EffectAnnounce, Note: string(t.in.State)})
-	for _, h := range handoffs {
+	t.ended()
+}
+
+// ended queues what the end of the workflow sets off: the handoffs of the
+// way it ended (on_approved, on_done, and the exception routes on_rejected
+// and on_cancelled, with cancel_case), and, when the process has joins, a
+// look at which of them the case is ready for now.
+func (t *tx) ended() {
+	hs := map[State][]Handoff{
+		StateApproved: t.w.OnApproved, StateDone: t.w.OnDone,
+		StateRejected: t.w.OnRejected, StateCancelled: t.w.OnCancelled,
+	}[t.in.State]
+	for _, h := range hs {
+		if h.CancelCase {
+			t.event(Event{Action: ActionCancelCase})
+			t.effect(Effect{Kind: EffectCancelCase})
+			continue
+		}
 		t.event(Event{Action: ActionHandoff, Target: h.Start})
 		t.effect(Effect{Kind: EffectStartWorkflow, Workflow: h.Start})
+	}
+	if t.p.hasJoins() {
+		t.effect(Effect{Kind: EffectContinueCase})
 	}
 }
 

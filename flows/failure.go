@@ -78,6 +78,10 @@ func RecordFailure(p *Process, w *Workflow, in *Instance, f Failure, now time.Ti
 		if p.Channel != "" {
 			t.effect(Effect{Kind: EffectFailureNotice, Note: f.Effect})
 		}
+		if p.hasJoins() {
+			// A join waiting for it can now tell it never will start.
+			t.effect(Effect{Kind: EffectContinueCase})
+		}
 	case EffectAskReviewer:
 		// The request waits on someone who was never asked.
 		t.effect(Effect{Kind: EffectRequesterStatus})

@@ -23,10 +23,24 @@ const (
 	StateRejected         State = "rejected"
 	StateCancelled        State = "cancelled"
 	StateDone             State = "done" // a workflow of tasks only, all done
+	// StateSkipped: a workflow of the case whose condition (when:) was
+	// false when it would have started. It is recorded, never asked.
+	StateSkipped State = "skipped"
+	// StateBlocked: a join that cannot start because a workflow it waits
+	// for ended rejected or cancelled without an exception route.
+	StateBlocked State = "blocked"
+	// StateAwaitingForm: a later workflow of the case with a form of its
+	// own, waiting for the requester to fill it in before its first step.
+	StateAwaitingForm State = "awaiting_form"
 )
 
+// Succeeded reports whether the state is a successful end: approved or done.
+func (s State) Succeeded() bool { return s == StateApproved || s == StateDone }
+
 // Open reports whether the instance can still change.
-func (s State) Open() bool { return s == StateOpen || s == StateChangesRequested }
+func (s State) Open() bool {
+	return s == StateOpen || s == StateChangesRequested || s == StateAwaitingForm
+}
 
 // StepStatus is where one step of an instance is.
 type StepStatus string
@@ -60,7 +74,11 @@ type Instance struct {
 	Values    Values    `bson:"values" json:"values"`
 	State     State     `bson:"state" json:"state"`
 	Steps     []StepRun `bson:"steps" json:"steps"`
-	Current   int       `bson:"current" json:"current"` // index into Steps of the step in play; -1 when none
+	// Current is the index into Steps of the step in play; -1 when none.
+	// Of a parallel group, it is the first of its steps still asked (see
+	// ActiveSteps for all of them), or while changes are requested the
+	// step that asked for them.
+	Current int `bson:"current" json:"current"`
 
 	CreatedAt time.Time  `bson:"created_at" json:"created_at"`
 	UpdatedAt time.Time  `bson:"updated_at" json:"updated_at"`

@@ -90,7 +90,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown key without a close one", head + ok + `
   - id: v
     command: v
-    colour: blue # ERROR: unknown key "colour" in workflow; known keys: id, title, command, allow_self_approval, form, steps, on_approved, on_done
+    colour: blue # ERROR: unknown key "colour" in workflow; known keys: id, title, command, allow_self_approval, when, after, after_any, form, steps, on_approved, on_done, on_rejected, on_cancelled
     steps: [{id: s, reviewers: [manager]}]
 `},
 		{"unknown key in a field", head + `  - id: w
@@ -141,7 +141,7 @@ workflow: [] # ERROR: unknown key "workflow" in the process file; did you mean "
     form: {id: item, type: text} # ERROR: form: want a list, like [{id: item, type: text}]; got a mapping
     steps: [{id: s, reviewers: [manager]}]
 `},
-		{"list for a mapping", head + `  - [id, w] # ERROR: workflow: want a mapping of keys (id, title, command, allow_self_approval, form, steps, on_approved, on_done), got a list
+		{"list for a mapping", head + `  - [id, w] # ERROR: workflow: want a mapping of keys (id, title, command, allow_self_approval, when, after, after_any, form, steps, on_approved, on_done, on_rejected, on_cancelled), got a list
 `},
 		{"list for text", head + `  - id: w
     title: [Purchase] # ERROR: title: want text, got a list
@@ -691,32 +691,43 @@ func TestParseProcurement(t *testing.T) {
 		Workflows: []*Workflow{{
 			ID: "purchase", Title: "Purchase request", Command: "purchase",
 			Form: []Field{
-				{ID: "item", Label: "Item", Type: FieldText, Required: true, MaxLength: 200, Line: 20},
-				{ID: "amount", Label: "Amount (USD)", Type: FieldNumber, Required: true, Min: &zero, Line: 21},
-				{ID: "needed_by", Label: "Needed by", Type: FieldDate, Line: 22},
-				{ID: "category", Label: "Category", Type: FieldSelect, Options: []string{"hardware", "software", "services"}, Line: 23},
-				{ID: "approver", Label: "Approver", Type: FieldUser, Line: 24},
-				{ID: "why", Label: "Justification", Type: FieldParagraph, Line: 25},
+				{ID: "item", Label: "Item", Type: FieldText, Required: true, MaxLength: 200, Line: 21},
+				{ID: "amount", Label: "Amount (USD)", Type: FieldNumber, Required: true, Min: &zero, Line: 22},
+				{ID: "needed_by", Label: "Needed by", Type: FieldDate, Line: 23},
+				{ID: "category", Label: "Category", Type: FieldSelect, Options: []string{"hardware", "software", "services"}, Line: 24},
+				{ID: "approver", Label: "Approver", Type: FieldUser, Line: 25},
+				{ID: "why", Label: "Justification", Type: FieldParagraph, Line: 26},
 			},
 			Steps: []*Step{
 				{ID: "manager", Title: "Manager approval", Type: StepApproval, Reviewers: []Reviewer{{Kind: ReviewerManager}},
 					Approvals: Approvals{N: 1}, SLA: Duration(24 * 3600e9), Remind: Duration(4 * 3600e9), SLAUnit: UnitDay, RemindUnit: UnitHour,
-					EscalateTo: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Line: 27},
+					EscalateTo: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Line: 28},
 				{ID: "finance", Title: "Finance approval", Type: StepApproval, When: "amount >= 1000",
 					Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Approvals: Approvals{N: 1},
-					SLA: Duration(2 * 24 * 3600e9), SLAUnit: UnitDay, Line: 33},
+					SLA: Duration(2 * 24 * 3600e9), SLAUnit: UnitDay, Line: 34},
 			},
 			OnApproved: []Handoff{{Start: "purchase_order"}},
+			OnRejected: []Handoff{{Start: "budget_review"}},
+			Line:       16,
 		}, {
 			ID: "purchase_order", Title: "Raise the purchase order",
 			Steps: []*Step{{ID: "raise_po", Title: "Place the order", Type: StepTask,
 				Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "procurement"}}, Approvals: Approvals{N: 1},
-				SLA: Duration(24 * 3600e9), SLAUnit: UnitDay, Line: 43}},
+				SLA: Duration(24 * 3600e9), SLAUnit: UnitDay, Line: 45}},
+			Line: 42,
+		}, {
+			ID: "budget_review", Title: "Budget review", When: "amount >= 5000",
+			Steps: []*Step{{ID: "review", Title: "Find budget for a rejected purchase", Type: StepApproval,
+				Reviewers: []Reviewer{{Kind: ReviewerRole, Name: "finance"}}, Approvals: Approvals{N: 1},
+				SLA: Duration(3 * 24 * 3600e9), SLAUnit: UnitDay, Line: 54}},
+			OnApproved: []Handoff{{Start: "purchase_order"}},
+			Line:       50,
 		}},
 	}
 	opts := cmp.Options{
 		cmpopts.IgnoreFields(Process{}, "Source"),
 		cmpopts.IgnoreFields(Step{}, "Condition"),
+		cmpopts.IgnoreFields(Workflow{}, "Condition"),
 	}
 	if diff := cmp.Diff(want, p, opts); diff != "" {
 		t.Errorf("Parse(procurement.yml) (-want +got):\n%s", diff)

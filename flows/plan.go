@@ -29,9 +29,21 @@ type Route struct {
 	// Handoffs are the workflows started when this one ends, each with its
 	// own route.
 	Handoffs []RouteHandoff
+	// Joins are, for the requested workflow's route, the joins its case
+	// starts (after, after_any), each with its own route.
+	Joins []RouteJoin
+	// Case is, for the requested workflow's route, the whole case: what
+	// runs in which order, side by side, skipped, and the exception routes.
+	Case *CasePlan
 	// At, when set, is an example submission time: WriteText shows each
 	// step's deadline as if the step started then.
 	At time.Time
+}
+
+// RouteJoin is a join the case starts, once the workflows it waits for end.
+type RouteJoin struct {
+	Entry CaseEntry
+	Route *Route
 }
 
 // RouteStep is one step of a route.
@@ -67,6 +79,9 @@ type Resolved struct {
 type RouteHandoff struct {
 	On    StepStatus // StepApproved or StepDone, the outcome it runs on
 	Route *Route
+	// Skipped: the workflow's condition is false for the case's values, so
+	// it is recorded in the case and never asked; Route has no steps.
+	Skipped bool
 }
 
 // maxPlanDepth bounds nested handoffs; validation refuses cycles, this
@@ -95,6 +110,17 @@ func PlanRoute(ctx context.Context, p *Process, w *Workflow, requester string, r
 	r.Values = v
 	if err := r.plan(ctx, dir, 0); err != nil {
 		return nil, fmt.Errorf("planning %s: %w", w.ID, err)
+	}
+	r.Case = PlanCase(p, w, v)
+	for _, e := range r.Case.Entries {
+		if !e.Workflow.Joins() || e.Skipped {
+			continue
+		}
+		child := &Route{Process: p, Workflow: e.Workflow, Requester: requester, Values: v}
+		if err := child.plan(ctx, dir, 1); err != nil {
+			return nil, fmt.Errorf("planning %s: %w", e.Workflow.ID, err)
+		}
+		r.Joins = append(r.Joins, RouteJoin{Entry: e, Route: child})
 	}
 	return r, nil
 }
@@ -130,12 +156,16 @@ func (r *Route) plan(ctx context.Context, dir Directory, depth int) error {
 	}
 	for _, h := range handoffs {
 		next := r.Process.Workflow(h.Start)
-		if next == nil {
-			continue
+		if next == nil || next.Joins() {
+			continue // a join starts from the case (PlanCase), not a handoff
 		}
 		// The service starts a handoff for the same requester with the
 		// request's values; so does the plan.
 		child := &Route{Process: r.Process, Workflow: next, Requester: r.Requester, Values: r.Values}
+		if ok, err := next.Applies(r.Values); err == nil && !ok {
+			r.Handoffs = append(r.Handoffs, RouteHandoff{On: on, Route: child, Skipped: true})
+			continue
+		}
 		if err := child.plan(ctx, dir, depth+1); err != nil {
 			return err
 		}
@@ -228,6 +258,11 @@ func (r *Route) OK() bool {
 			return false
 		}
 	}
+	for _, j := range r.Joins {
+		if !j.Route.OK() {
+			return false
+		}
+	}
 	return true
 }
 
@@ -253,6 +288,9 @@ func (pw *planWriter) printf(format string, args ...any) {
 func (r *Route) write(pw *planWriter, indent string, top bool, at time.Time) {
 	wf := r.Workflow
 	start := "started by handoff"
+	if wf.Joins() {
+		start = "started by a join"
+	}
 	if wf.Command != "" {
 		start = "/request " + wf.Command
 	}
@@ -272,14 +310,25 @@ func (r *Route) write(pw *planWriter, indent string, top bool, at time.Time) {
 		r.writeValues(pw)
 	}
 	for i, s := range r.Steps {
-		r.writeStep(pw, indent, i+1, s, at)
+		r.writeStep(pw, indent, stepNumber(r.Workflow.Steps, i), s, at)
 	}
 	for _, h := range r.Handoffs {
+		if h.Skipped {
+			pw.printf("\n%swhen %s, hands off to %s: skipped, %s is false\n", indent, h.On, h.Route.Workflow.ID, h.Route.Workflow.When)
+			continue
+		}
 		pw.printf("\n%swhen %s, hands off to %s:\n", indent, h.On, h.Route.Workflow.ID)
 		h.Route.write(pw, indent+"    ", false, at)
 	}
 	if !top {
 		return
+	}
+	for _, j := range r.Joins {
+		pw.printf("\n%s, join %s starts:\n", capitalize(j.Entry.StartedBy), j.Route.Workflow.ID)
+		j.Route.write(pw, "    ", false, at)
+	}
+	if r.Case != nil && r.Case.Branches() {
+		r.Case.write(pw)
 	}
 	// The service checks the steps of the requested workflow when the
 	// request is submitted, and a handed-off workflow's when it starts.
@@ -318,14 +367,47 @@ func (r *Route) writeValues(pw *planWriter) {
 	pw.printf("%s\n", b.String())
 }
 
-func (r *Route) writeStep(pw *planWriter, indent string, n int, s RouteStep, at time.Time) {
+// stepNumber numbers step i of steps as the plan shows it: 1, 2, ..., a
+// parallel group's steps sharing a number with letters (2a, 2b).
+func stepNumber(steps []*Step, i int) string {
+	n, letter := 0, 0
+	for j := 0; j <= i; j++ {
+		if steps[j].Parallel == 0 || j == 0 || steps[j-1].Parallel != steps[j].Parallel {
+			n, letter = n+1, 0
+		}
+		letter++
+	}
+	if steps[i].Parallel == 0 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d%c", n, 'a'+letter-1)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (r *Route) writeStep(pw *planWriter, indent string, n string, s RouteStep, at time.Time) {
 	def := s.Step
 	kind := ""
 	if def.Type == StepTask {
 		kind = " (task)"
 	}
-	pw.printf("%s%d. %s: %s%s\n", indent, n, def.ID, def.Title, kind)
-	in := indent + strings.Repeat(" ", len(fmt.Sprint(n))+2)
+	side := ""
+	if def.Parallel > 0 && strings.HasSuffix(n, "a") {
+		size := 0
+		for _, s := range r.Workflow.Steps {
+			if s.Parallel == def.Parallel {
+				size++
+			}
+		}
+		side = fmt.Sprintf(" (%s to %s%c are asked at the same time)", n, n[:len(n)-1], 'a'+size-1)
+	}
+	pw.printf("%s%s. %s: %s%s%s\n", indent, n, def.ID, def.Title, kind, side)
+	in := indent + strings.Repeat(" ", len(n)+2)
 	if def.When != "" {
 		switch {
 		case s.Problem != "" && len(s.Reviewers) == 0:

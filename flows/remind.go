@@ -15,14 +15,29 @@ import (
 // run on a grid of remind_every from when they were asked, so that someone
 // added by a reassignment or an escalation is not reminded the moment they
 // are asked, nor told the request waited on them since the step began.
+//
+// Every step being asked is reminded on its own schedule: the steps of a
+// parallel group each by their own remind_every.
 func (t *tx) nudge() error {
-	cur := t.in.CurrentStep()
-	if t.in.State != StateOpen || cur == nil || cur.NextNudgeAt == nil || t.now.Before(*cur.NextNudgeAt) {
+	var due []int
+	for _, j := range t.active() {
+		if cur := &t.in.Steps[j]; cur.NextNudgeAt != nil && !t.now.Before(*cur.NextNudgeAt) {
+			due = append(due, j)
+		}
+	}
+	if len(due) == 0 {
 		return ErrStale
 	}
-	wh := t.p.WorkingHours
-	def := t.w.Steps[t.in.Current]
 	t.quiet = true // a reminder changes nobody's Home, unless it hands work over
+	for _, j := range due {
+		t.nudgeStep(&t.in.Steps[j], t.w.Steps[j])
+	}
+	return nil
+}
+
+// nudgeStep reminds those of cur, a step being asked, whose reminder is due.
+func (t *tx) nudgeStep(cur *StepRun, def *Step) {
+	wh := t.p.WorkingHours
 	due := func(a *Assignment) bool {
 		at := nudgeAt(cur, a)
 		return a.Decision == "" && at != nil && !t.now.Before(*at)
@@ -35,7 +50,7 @@ func (t *tx) nudge() error {
 			cur.Assignees[i].NextNudgeAt = nil
 		}
 		cur.NextNudgeAt = nil
-		return nil
+		return
 	case !wh.Within(t.now):
 		// Nobody is reminded out of hours: those due wait for the next
 		// working moment.
@@ -45,7 +60,7 @@ func (t *tx) nudge() error {
 				a.NextNudgeAt = &next
 			}
 		}
-		return nil
+		return
 	}
 	t.handOverAbsent(cur, def)
 	var reminded []string
@@ -68,7 +83,6 @@ func (t *tx) nudge() error {
 	if len(reminded) > 0 {
 		t.event(Event{Action: ActionNudge, Step: cur.ID, Target: strings.Join(reminded, ",")})
 	}
-	return nil
 }
 
 // ask adds a to the step run's assignees, asked now, with their first
@@ -154,12 +168,29 @@ func (t *tx) handOverAbsent(cur *StepRun, def *Step) {
 // contact hears of it once. History names who was added or told; a step
 // with nobody to escalate to is overdue, not escalated: its run is not
 // marked Escalated, and the requester is told it is overdue (NoteOverdue).
+//
+// Each step being asked is escalated on its own: the steps of a parallel
+// group each when they pass their own SLA, to their own contacts.
 func (t *tx) escalate() error {
-	cur := t.in.CurrentStep()
-	if t.in.State != StateOpen || cur == nil || cur.DueAt == nil || t.now.Before(*cur.DueAt) || passedSLA(t.in, cur) {
+	var due []int
+	for _, j := range t.active() {
+		if cur := &t.in.Steps[j]; cur.DueAt != nil && !t.now.Before(*cur.DueAt) && !passedSLA(t.in, cur) {
+			due = append(due, j)
+		}
+	}
+	if len(due) == 0 {
 		return ErrStale
 	}
-	def := t.w.Steps[t.in.Current]
+	for i, j := range due {
+		t.escalateStep(&t.in.Steps[j], t.w.Steps[j], i == 0)
+	}
+	return nil
+}
+
+// escalateStep escalates cur, a step being asked that passed its SLA. The
+// requester is told with the first step of a scan only: one notice tells
+// of every step of a parallel group that passed its SLA in it.
+func (t *tx) escalateStep(cur *StepRun, def *Step, tell bool) {
 	notify := def.Escalation == EscalationNotify
 	var reached []string
 	for _, as := range t.people.Escalation[cur.ID] {
@@ -188,11 +219,12 @@ func (t *tx) escalate() error {
 	if !cur.Escalated {
 		note = NoteOverdue
 	}
-	t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: note})
+	if tell {
+		t.effect(Effect{Kind: EffectNotifyRequester, Step: cur.ID, Note: note})
+	}
 	t.effect(Effect{Kind: EffectRequesterStatus})
 	// The reviewers' messages said "due"; now they say "overdue".
 	t.effect(Effect{Kind: EffectUpdateReviews, Step: cur.ID, Round: cur.Round})
-	return nil
 }
 
 // EscalationNotified is the Reason of an escalation history entry whose

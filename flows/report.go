@@ -31,6 +31,17 @@ type ProcessFigures struct {
 	CaseCycle Stat   `json:"case_cycle"` // of those that ended: first submission to last end
 	Open      int    `json:"open"`       // open instances now, whenever started
 	Overdue   int    `json:"overdue"`    // open instances whose step is past its SLA
+	// HeldUpBy counts, per workflow, the ended cases it held up: of the
+	// branches that ran side by side before the case's last join or its
+	// end, the one that ended last (see holdingBranch). Most cases first;
+	// chains, which have no branches, count nowhere.
+	HeldUpBy []BranchFigures `json:"held_up_by,omitempty"`
+}
+
+// BranchFigures count the cases one workflow held up.
+type BranchFigures struct {
+	Workflow string `json:"workflow"`
+	Cases    int    `json:"cases"`
 }
 
 // WorkflowFigures count a workflow's instances by outcome.
@@ -100,6 +111,7 @@ type reviewerAcc struct {
 type processAcc struct {
 	ProcessFigures
 	cycle Sketch
+	held  map[string]int // by workflow
 }
 
 // caseAcc follows a case whose instances have not all been seen yet.
@@ -110,6 +122,14 @@ type caseAcc struct {
 	end      time.Time // the latest end seen
 	open     bool
 	expect   int // handoffs announced minus handed-off instances seen
+	runs     []caseRun
+}
+
+// caseRun is what the critical path needs of one instance of a case.
+type caseRun struct {
+	id, parent, workflow string
+	ended                time.Time
+	ran                  bool // not skipped or blocked: it was worked on
 }
 
 // ReportBuilder computes a Report from instances fed to it one at a time,
@@ -187,8 +207,16 @@ func (b *ReportBuilder) Add(in *Instance) {
 		wf.Open++
 	}
 	if in.State == StateOpen {
-		if cur := in.CurrentStep(); cur != nil {
-			b.addWaiting(in, cur, proc)
+		// Every step being asked holds the request: with a parallel
+		// group, each of its steps counts for its own reviewers.
+		overdue := false
+		for i := range in.Steps {
+			if cur := &in.Steps[i]; cur.Status == StepActive {
+				overdue = b.addWaiting(in, i, cur) || overdue
+			}
+		}
+		if overdue {
+			proc.Overdue++
 		}
 	}
 	if !b.since.IsZero() && in.CreatedAt.Before(b.since) {
@@ -325,13 +353,11 @@ func (b *ReportBuilder) addEarlierRounds(in *Instance) {
 	}
 }
 
-// addWaiting counts what an open instance's current step holds now.
-func (b *ReportBuilder) addWaiting(in *Instance, cur *StepRun, proc *processAcc) {
-	overdue := cur.DueAt != nil && b.now.After(*cur.DueAt)
-	if overdue {
-		proc.Overdue++
-	}
-	st := b.step(in, in.Current)
+// addWaiting counts what step i of an open instance, being asked, holds
+// now, and reports whether it is past its SLA.
+func (b *ReportBuilder) addWaiting(in *Instance, i int, cur *StepRun) (overdue bool) {
+	overdue = cur.DueAt != nil && b.now.After(*cur.DueAt)
+	st := b.step(in, i)
 	st.Open++
 	if overdue {
 		st.Overdue++
@@ -346,6 +372,7 @@ func (b *ReportBuilder) addWaiting(in *Instance, cur *StepRun, proc *processAcc)
 			r.Overdue++
 		}
 	}
+	return overdue
 }
 
 // addToCase follows in's case until all its instances are seen: the root
@@ -375,6 +402,8 @@ func (b *ReportBuilder) addToCase(in *Instance, proc *processAcc) {
 	}
 	c.expect += handoffs
 	c.open = c.open || in.State.Open()
+	c.runs = append(c.runs, caseRun{id: in.ID, parent: in.ParentID, workflow: in.Workflow, ended: endOf(in),
+		ran: in.State != StateSkipped && in.State != StateBlocked})
 	if e := endOf(in); e.After(c.end) {
 		c.end = e
 	}
@@ -398,6 +427,43 @@ func (b *ReportBuilder) closeCase(proc *processAcc, c *caseAcc) {
 		return
 	}
 	proc.cycle.Add(c.end.Sub(c.start))
+	if w := holdingBranch(c.runs); w != "" {
+		if proc.held == nil {
+			proc.held = map[string]int{}
+		}
+		proc.held[w]++
+	}
+}
+
+// holdingBranch is the workflow that held an ended case up: the branch,
+// of those that ran side by side, that ended last before the case's last
+// join started or the case ended. It walks back from the instance that
+// ended last, through the instances that started each one (a join's
+// parent is the workflow whose end let it start: for after, the last of
+// those it waited for), to the first that had a sibling, another worked-on
+// instance started by the same parent. "" for a chain or a single
+// instance: nothing ran side by side, so no branch held the case up.
+func holdingBranch(runs []caseRun) string {
+	byID := map[string]*caseRun{}
+	var last *caseRun
+	for i := range runs {
+		r := &runs[i]
+		if !r.ran || r.ended.IsZero() {
+			continue
+		}
+		byID[r.id] = r
+		if last == nil || r.ended.After(last.ended) || r.ended.Equal(last.ended) && r.id > last.id {
+			last = r
+		}
+	}
+	for x := last; x != nil && x.parent != ""; x = byID[x.parent] {
+		for _, r := range byID {
+			if r != x && r.parent == x.parent {
+				return x.workflow
+			}
+		}
+	}
+	return ""
 }
 
 // Report returns the figures, sorted: processes, workflows and reviewers by
@@ -419,6 +485,12 @@ func (b *ReportBuilder) Report() *Report {
 		f.Cases += pending[f.Process]
 		f.OpenCases += pending[f.Process]
 		f.CaseCycle = a.cycle.stat()
+		for w, n := range a.held {
+			f.HeldUpBy = append(f.HeldUpBy, BranchFigures{Workflow: w, Cases: n})
+		}
+		slices.SortFunc(f.HeldUpBy, func(x, y BranchFigures) int {
+			return cmp.Or(cmp.Compare(y.Cases, x.Cases), cmp.Compare(x.Workflow, y.Workflow))
+		})
 		r.Processes = append(r.Processes, f)
 	}
 	slices.SortFunc(r.Processes, func(x, y ProcessFigures) int { return cmp.Compare(x.Process, y.Process) })

@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -719,5 +720,94 @@ func TestReportRoundsSentBack(t *testing.T) {
 			}
 			checkStat(t, "UM's response", r.Reviewers[0].Response, tc.decisions)
 		})
+	}
+}
+
+// graphCase makes the instances of one onboarding case, without the
+// engine: the new hire at t0, approved an hour later, hands off to the
+// branches, each ending after the hours given (negative: still open; 0:
+// skipped); join, when not empty, names the branch whose end started the
+// day-one check-in, which takes an hour more.
+func graphCase(id string, t0 time.Time, branches map[string]int, join string) []*flows.Instance {
+	root := &flows.Instance{ID: id, CaseID: id, Process: "onboarding", Workflow: "new_hire", State: flows.StateApproved, CreatedAt: t0}
+	approved := t0.Add(time.Hour)
+	root.EndedAt = &approved
+	ins := []*flows.Instance{root}
+	var last time.Time
+	for _, wf := range slices.Sorted(maps.Keys(branches)) {
+		h := branches[wf]
+		root.History = append(root.History, flows.Event{Action: flows.ActionHandoff, Target: wf})
+		in := &flows.Instance{ID: id + "-" + wf, CaseID: id, ParentID: id, Process: "onboarding", Workflow: wf, State: flows.StateDone, CreatedAt: approved}
+		switch {
+		case h < 0:
+			in.State = flows.StateOpen
+		case h == 0:
+			in.State = flows.StateSkipped
+			in.EndedAt = &approved
+		default:
+			end := approved.Add(time.Duration(h) * time.Hour)
+			in.EndedAt = &end
+			if end.After(last) {
+				last = end
+			}
+		}
+		ins = append(ins, in)
+	}
+	if join != "" {
+		for _, in := range ins {
+			if in.Workflow == join {
+				in.History = append(in.History, flows.Event{Action: flows.ActionHandoff, Target: "checkin"})
+			}
+		}
+		end := last.Add(time.Hour)
+		ins = append(ins, &flows.Instance{ID: id + "-" + join + "-checkin", CaseID: id, ParentID: id + "-" + join, Process: "onboarding", Workflow: "checkin",
+			State: flows.StateDone, CreatedAt: last, EndedAt: &end})
+	}
+	return ins
+}
+
+// TestReportCriticalPath: the branch that held a case up is the one that
+// ended last before its join or its end; chains and open cases count
+// nowhere, and neither does a branch that was skipped.
+func TestReportCriticalPath(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+	var ins []*flows.Instance
+	add := func(more []*flows.Instance) { ins = append(ins, more...) }
+	add(graphCase("G1", t0, map[string]int{"accounts": 5, "laptop": 3}, "accounts"))                // joined: accounts last
+	add(graphCase("G2", t0, map[string]int{"accounts": 2, "laptop": 30}, "laptop"))                 // joined: laptop last
+	add(graphCase("G3", t0, map[string]int{"accounts": 4, "laptop": 1, "parking": 0}, ""))          // no join: the end waited for accounts
+	add(graphCase("G4", t0, map[string]int{"accounts": 7, "parking": 0}, ""))                       // one branch ran: a chain
+	add(graphCase("G5", t0, map[string]int{"accounts": 3, "laptop": -1}, ""))                       // open
+	add(graphCase("G6", t0, map[string]int{"accounts": 9, "laptop": 2, "training": 4}, "accounts")) // joined: accounts last
+	// Cycle times: first submission to the last end, of the ended cases.
+	cycles := []time.Duration{7 * time.Hour, 32 * time.Hour, 5 * time.Hour, 8 * time.Hour, 11 * time.Hour}
+	want := []flows.BranchFigures{{Workflow: "accounts", Cases: 3}, {Workflow: "laptop", Cases: 1}}
+
+	for _, order := range []string{"in order", "shuffled", "reversed"} {
+		feed := slices.Clone(ins)
+		switch order {
+		case "shuffled":
+			rng := rand.New(rand.NewPCG(3, 5))
+			rng.Shuffle(len(feed), func(i, j int) { feed[i], feed[j] = feed[j], feed[i] })
+		case "reversed":
+			slices.Reverse(feed)
+		}
+		b := flows.NewReportBuilder(time.Time{}, t0.Add(100*time.Hour))
+		for _, in := range feed {
+			b.Add(in)
+		}
+		r := b.Report()
+		if len(r.Processes) != 1 {
+			t.Fatalf("%s: %d processes, want 1", order, len(r.Processes))
+		}
+		f := r.Processes[0]
+		if f.Cases != 6 || f.OpenCases != 1 {
+			t.Errorf("%s: %d cases (%d open), want 6 (1)", order, f.Cases, f.OpenCases)
+		}
+		checkStat(t, order+": case cycle", f.CaseCycle, cycles)
+		if !slices.Equal(f.HeldUpBy, want) {
+			t.Errorf("%s: held up by %+v, want %+v", order, f.HeldUpBy, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type Store interface {
 	// SaveTransition saves t if the instance is still at version t.From,
 	// and returns ErrConflict if it is not.
 	SaveTransition(ctx context.Context, t *Transition) error
+	// InstancesByCase returns the instances of a case, oldest first: what
+	// a join, a workflow's condition and cancel_case decide on.
+	InstancesByCase(ctx context.Context, caseID string) ([]*Instance, error)
 }
 
 // Clock tells the time. Production passes the wall clock; tests and the
@@ -77,30 +81,21 @@ func (s *Service) Submit(ctx context.Context, process, workflow, requester strin
 }
 
 // StartHandoff starts workflow of parent's process in parent's case: the
-// handoff a finished workflow asks for. The new instance's id derives from
-// the parent's, so running the same handoff twice (a redelivered effect)
-// returns the instance the first run made.
+// handoff a workflow's end asks for. It runs on the case's values, and is
+// recorded as skipped when its condition is false for them. The new
+// instance's id derives from the case's, so running the same handoff twice
+// (a redelivered effect, two branches handing off to one workflow) returns
+// the instance the first run made.
 func (s *Service) StartHandoff(ctx context.Context, parent *Instance, workflow string) (*Instance, error) {
-	p, err := s.lib.Version(ctx, parent.Process, parent.DefinitionVersion)
+	p, ins, err := s.caseOf(ctx, parent)
 	if err != nil {
 		return nil, fmt.Errorf("handing off %s to %s: %w", parent.ID, workflow, err)
 	}
 	w := p.Workflow(workflow)
 	if w == nil {
-		return nil, fmt.Errorf("handing off %s to %s: unknown workflow: %w", parent.ID, workflow, ErrNotFound)
+		return nil, &StartError{Workflow: workflow, Err: fmt.Errorf("handing off %s: unknown workflow: %w", parent.ID, ErrNotFound)}
 	}
-	in, err := s.start(ctx, p, w, StartRequest{
-		ID:        parent.ID + "-" + workflow,
-		CaseID:    parent.CaseID,
-		ParentID:  parent.ID,
-		Requester: parent.Requester,
-		Values:    parent.Values,
-		Version:   parent.DefinitionVersion,
-	})
-	if errors.Is(err, ErrExists) {
-		return s.store.Instance(ctx, parent.ID+"-"+workflow)
-	}
-	return in, err
+	return s.startInCase(ctx, p, w, parent, ins)
 }
 
 func (s *Service) start(ctx context.Context, p *Process, w *Workflow, req StartRequest) (*Instance, error) {
@@ -170,12 +165,12 @@ func (s *Service) transact(ctx context.Context, id, what string, next func(*Proc
 }
 
 // standIns names the people whose delegate a command may need besides the
-// steps' reviewers: those a reminder would go to, and a reassignment's
-// target.
+// steps' reviewers: those a reminder would go to (on every step asked),
+// and a reassignment's target.
 func standIns(in *Instance, cmd Command) []string {
 	var out []string
-	if cur := in.CurrentStep(); cur != nil && cmd.Action == ActionNudge {
-		out = append(out, cur.Pending()...)
+	if cmd.Action == ActionNudge && in.State == StateOpen {
+		out = append(out, in.Waiting...) // every step asked, a parallel group's too
 	}
 	if cmd.Action == ActionReassign && cmd.To != "" {
 		out = append(out, cmd.To)
@@ -184,6 +179,12 @@ func standIns(in *Instance, cmd Command) []string {
 }
 
 func valuesFor(in *Instance, cmd Command) Values {
+	if cmd.Action == ActionResubmit && cmd.Values != nil && in.State == StateAwaitingForm {
+		// A later workflow's own form adds to the case's values.
+		v := maps.Clone(in.Values)
+		maps.Copy(v, cmd.Values)
+		return v
+	}
 	if cmd.Action == ActionResubmit && cmd.Values != nil {
 		return cmd.Values
 	}

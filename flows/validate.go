@@ -1,252 +1,21 @@
 package flows
 
 import (
-	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
-	"time"
-	_ "time/tzdata" // working_hours time zones must load the same on every machine, with or without zoneinfo
 
-	"github.com/expr-lang/expr/file"
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// condition compiles a step's `when:` against the form, and reports a
-// failure at the place in the file the expression points to.
-func (d *decoder) condition(n *yaml.Node, src string, form []Field) *Condition {
-	n = deref(n)
-	c, err := CompileCondition(src, form)
-	if err == nil {
-		return c
-	}
-	p := Problem{File: d.file, Line: n.Line, Column: n.Column}
-	msg := err.Error()
-	var fe *file.Error
-	if errors.As(err, &fe) {
-		msg = fe.Message
-		if fe.Snippet != "" { // the error has a position in the expression
-			if col, ok := d.exprColumn(n, src, fe); ok {
-				p.Column = col
-			}
-		}
-	}
-	// Backquotes rather than %q: a condition's own quotes stay readable.
-	p.Msg = fmt.Sprintf("when `%s`: %s", src, explainExprError(msg, form))
-	d.probs = append(d.probs, p)
-	return nil
-}
-
-// exprColumn maps a column inside the expression to the column in the file,
-// when the expression sits on one line of the file as written (plain or
-// simply quoted), so an editor jumps to the very token.
-func (d *decoder) exprColumn(n *yaml.Node, src string, fe *file.Error) (int, bool) {
-	if fe.Line != 1 || n.Line < 1 || n.Line > len(d.lines) {
-		return 0, false
-	}
-	start := n.Column - 1
-	if n.Style == yaml.SingleQuotedStyle || n.Style == yaml.DoubleQuotedStyle {
-		start++
-	}
-	line := d.lines[n.Line-1]
-	if start < 0 || start > len(line) || !strings.HasPrefix(string(line[start:]), src) {
-		return 0, false
-	}
-	// YAML columns count runes; so do expr's.
-	return n.Column + (start - (n.Column - 1)) + fe.Column, true
-}
-
-var (
-	mismatchedTypes = regexp.MustCompile(`mismatched types (\w+) and (\w+)`)
-	unknownName     = regexp.MustCompile(`^unknown name (\w+)`)
-)
-
-// explainExprError words expr's messages in the flow author's terms: field
-// types rather than Go types, and the fields a misspelt name might mean.
-func explainExprError(msg string, form []Field) string {
-	goType := map[string]string{"float64": "number", "string": "text", "bool": "true/false", "int": "number"}
-	msg = mismatchedTypes.ReplaceAllStringFunc(msg, func(s string) string {
-		m := mismatchedTypes.FindStringSubmatch(s)
-		a, b := goType[m[1]], goType[m[2]]
-		if a == "" || b == "" {
-			return s
-		}
-		return "compares a " + a + " with a " + b
-	})
-	if m := unknownName.FindStringSubmatch(msg); m != nil {
-		ids := make([]string, len(form))
-		for i, f := range form {
-			ids[i] = f.ID
-		}
-		switch c := closest(m[1], ids); {
-		case c != "":
-			msg = fmt.Sprintf("%s is not a field of the form; did you mean %s?", m[1], c)
-		case len(ids) > 0:
-			msg = fmt.Sprintf("%s is not a field of the form; the fields are %s", m[1], strings.Join(ids, ", "))
-		default:
-			msg = fmt.Sprintf("%s is not a field of the form, which has no fields", m[1])
-		}
-	}
-	if strings.HasPrefix(msg, "expected bool, but got ") {
-		t := strings.TrimPrefix(msg, "expected bool, but got ")
-		if gt := goType[t]; gt != "" {
-			t = "a " + gt
-		}
-		msg = "a condition must be true or false, but this is " + t + "; compare it, like amount >= 1000"
-	}
-	return msg
-}
-
-var workingHoursKeys = []string{"days", "from", "to", "timezone", "holidays"}
-
-var weekdays = map[string]time.Weekday{
-	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
-	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
-}
-
-func (d *decoder) workingHours(n *yaml.Node) *WorkingHours {
-	o, ok := d.mapping(n, "working_hours", workingHoursKeys)
-	if !ok {
-		return nil
-	}
-	wh := &WorkingHours{Holidays: map[string]bool{}}
-	good := true
-	if v := o.get("days"); v != nil {
-		days, ok := d.days(v)
-		wh.Days, good = days, good && ok
-	} else {
-		for day := time.Monday; day <= time.Friday; day++ {
-			wh.Days[day] = true
-		}
-	}
-	hoursOK := true
-	for _, key := range []string{"from", "to"} {
-		v := o.get(key)
-		if v == nil {
-			d.errorf(o.node, "working_hours needs %s, like %s: \"09:00\"", key, key)
-			hoursOK = false
-			continue
-		}
-		s, ok := d.text(v, "working_hours "+key)
-		if !ok {
-			hoursOK = false
-			continue
-		}
-		t, err := time.Parse("15:04", s)
-		if err != nil && s != "24:00" {
-			d.errorf(v, "working_hours %s: %q is not a time of day; want HH:MM, like \"09:00\"", key, s)
-			hoursOK = false
-			continue
-		}
-		minutes := t.Hour()*60 + t.Minute()
-		if s == "24:00" {
-			minutes = 24 * 60
-		}
-		if key == "from" {
-			wh.From = minutes
-		} else {
-			wh.To = minutes
-		}
-	}
-	good = good && hoursOK
-	if hoursOK && wh.From >= wh.To {
-		d.errorf(o.get("to"), "working_hours: to (%s) must be after from (%s); hours across midnight are not supported", hhmm(wh.To), hhmm(wh.From))
-		good = false
-	}
-	if v := o.get("timezone"); v != nil {
-		if s, ok := d.text(v, "timezone"); ok {
-			loc, err := time.LoadLocation(s)
-			if err != nil || s == "" || s == "Local" {
-				d.errorf(v, "timezone %q: want an IANA time zone name, like Europe/Berlin or America/New_York", s)
-				good = false
-			} else {
-				wh.Location = loc
-			}
-		} else {
-			good = false
-		}
-	} else {
-		d.errorf(o.node, "working_hours needs a timezone, like timezone: Europe/Berlin")
-		good = false
-	}
-	if v := o.get("holidays"); v != nil {
-		items, ok := d.list(v, "holidays", "[2026-12-25, 2026-12-26]")
-		for _, item := range items {
-			s, ok := d.text(item, "holiday")
-			if !ok {
-				good = false
-				continue
-			}
-			if _, err := time.Parse(time.DateOnly, s); err != nil {
-				d.errorf(item, "holiday %q: want a date as YYYY-MM-DD, like 2026-12-25", s)
-				good = false
-				continue
-			}
-			wh.Holidays[s] = true
-		}
-		good = good && ok
-	}
-	if !good {
-		return nil
-	}
-	return wh
-}
-
-func hhmm(minutes int) string { return fmt.Sprintf("%02d:%02d", minutes/60, minutes%60) }
-
-// days parses `mon-fri`, `mon,wed,fri`, `sat-sun`, or a list of those.
-// A range may wrap the week (`fri-mon`).
-func (d *decoder) days(n *yaml.Node) ([7]bool, bool) {
-	var out [7]bool
-	var parts []*yaml.Node
-	if n.Kind == yaml.SequenceNode {
-		parts, _ = d.list(n, "days", "mon-fri")
-	} else {
-		parts = []*yaml.Node{n}
-	}
-	ok := true
-	for _, part := range parts {
-		s, good := d.text(part, "days")
-		if !good {
-			ok = false
-			continue
-		}
-		for _, item := range strings.Split(s, ",") {
-			item = strings.ToLower(strings.TrimSpace(item))
-			from, to, isRange := strings.Cut(item, "-")
-			a, okA := weekdays[from]
-			b, okB := weekdays[to]
-			if !okA || (isRange && !okB) {
-				d.errorf(part, "days: %q: want days like mon-fri, mon,wed,fri or sat-sun (mon tue wed thu fri sat sun)", item)
-				ok = false
-				continue
-			}
-			if !isRange {
-				b = a
-			}
-			for day := a; ; day = (day + 1) % 7 {
-				out[day] = true
-				if day == b {
-					break
-				}
-			}
-		}
-	}
-	if ok && out == [7]bool{} {
-		d.errorf(n, "days: no working days")
-		ok = false
-	}
-	return out, ok
-}
-
 // checkWorkflows holds what can only be checked once every workflow of the
-// process is decoded: commands, handoff targets, handoff cycles, and that
-// every workflow can be started somehow.
+// process is decoded: commands, handoff and join targets, cycles, that
+// every workflow can be started and every join can complete, and the
+// conditions and field: reviewers, which see the values of the whole case.
 func (d *decoder) checkWorkflows(p *Process, m *meta) {
 	commands := map[string]*Workflow{}
-	handedTo := map[string]bool{}
-	badHandoffs := false
+	badHandoffs := false          // a list could not be read: any workflow may be the one it starts
+	suspects := map[string]bool{} // the workflows a misspelt target likely means
 	for _, w := range p.Workflows {
 		wm := m.workflows[w]
 		badHandoffs = badHandoffs || wm.badHandoffs
@@ -266,73 +35,231 @@ func (d *decoder) checkWorkflows(p *Process, m *meta) {
 			target := p.Workflow(h.Start)
 			switch {
 			case target == nil:
-				ids := make([]string, len(p.Workflows))
-				for i, w := range p.Workflows {
-					ids[i] = w.ID
-				}
-				msg := fmt.Sprintf("%s: start:%s names no workflow of process %s", h.on, h.Start, p.Name)
-				if c := closest(h.Start, ids); c != "" {
-					msg += fmt.Sprintf("; did you mean start:%s?", c)
-				} else {
-					msg += "; its workflows are " + strings.Join(ids, ", ")
-				}
-				d.errorf(h.node, "%s", msg)
-				badHandoffs = true // the misspelt target is likely the one nothing starts
+				suspects[d.unknownWorkflow(p, m, h.node, h.on, "start:", h.Start)] = true
 				continue
 			case h.on == "on_approved" && !hasApproval && len(w.Steps) > 0:
 				d.errorf(h.node, "on_approved never runs: workflow %s has only task steps, so it ends done; use on_done", w.ID)
 			case h.on == "on_done" && hasApproval:
 				d.errorf(h.node, "on_done never runs: workflow %s has approval steps, so it ends approved or rejected; use on_approved", w.ID)
+			case h.on == "on_rejected" && !hasApproval && len(w.Steps) > 0:
+				d.errorf(h.node, "on_rejected never runs: workflow %s has only task steps, which are marked done, never rejected; use on_cancelled for when it is cancelled", w.ID)
+			case target.Joins():
+				d.errorf(h.node, "%s: start:%s starts a join: workflow %s starts by itself once the workflows of its %s end; remove start:%s, or add %s to its %s", h.on, h.Start, h.Start, joinKey(target), h.Start, w.ID, joinKey(target))
 			}
-			if target != w {
-				handedTo[h.Start] = true
+		}
+		for _, j := range wm.joins {
+			switch {
+			case p.Workflow(j.id) == nil:
+				suspects[d.unknownWorkflow(p, m, j.node, j.key, "", j.id)] = true
+			case j.id == w.ID:
+				d.errorf(j.node, "%s: workflow %s cannot wait for itself; name the workflows it waits for", j.key, w.ID)
 			}
 		}
 	}
-	for _, w := range p.Workflows {
-		// A handoff that could not be read may be the one that starts w.
-		// A command written but wrong is reported already.
-		if w.Command == "" && m.workflows[w].commandLine == 0 && !handedTo[w.ID] && w.ID != "" && !badHandoffs {
-			d.errorf(m.workflows[w].node, "workflow %s has no command and no workflow hands off to it, so nothing can start it; add `command: %s`", w.ID, strings.ReplaceAll(w.ID, "_", "-"))
-		}
+	g := newGraph(p, m)
+	d.checkCycles(g)
+	// A handoff or join that could not be read may be the one that starts
+	// a workflow: the reachability checks would only add noise.
+	if !badHandoffs {
+		d.checkReachable(g, m, suspects)
 	}
-	d.checkCycles(p, m)
+	d.checkCaseValues(g, m)
 }
 
-// checkCycles reports each handoff cycle once, at the handoff that closes
+// unknownWorkflow reports a handoff or join naming no workflow of p, with
+// the closest id, which it returns (or ""). The message may be completed
+// across files when the id is a workflow of another process (see
+// crossProcess).
+func (d *decoder) unknownWorkflow(p *Process, m *meta, n *yaml.Node, key, prefix, id string) string {
+	ids := make([]string, len(p.Workflows))
+	for i, w := range p.Workflows {
+		ids[i] = w.ID
+	}
+	msg := fmt.Sprintf("%s: %s%s names no workflow of process %s", key, prefix, id, p.Name)
+	c := closest(id, ids)
+	if c != "" {
+		msg += fmt.Sprintf("; did you mean %s%s?", prefix, c)
+	} else {
+		msg += "; its workflows are " + strings.Join(ids, ", ")
+	}
+	d.errorf(n, "%s", msg)
+	m.unknown = append(m.unknown, unknownRef{id: id, problem: len(d.probs) - 1, ref: key + ": " + prefix + id, process: p.Name})
+	return c
+}
+
+// checkCycles reports each cycle once, at the handoff or join that closes
 // it, with its path: a cycle would start workflows for ever.
-func (d *decoder) checkCycles(p *Process, m *meta) {
+func (d *decoder) checkCycles(g *graph) {
 	const (
 		unvisited = iota
 		onPath
 		finished
 	)
-	state := map[string]int{}
-	var path []string
+	state := map[*Workflow]int{}
+	var path []edge
 	var visit func(w *Workflow)
 	visit = func(w *Workflow) {
-		state[w.ID] = onPath
-		path = append(path, w.ID)
-		for _, h := range m.workflows[w].handoffs {
-			target := p.Workflow(h.Start)
-			if target == nil {
-				continue
-			}
-			switch state[target.ID] {
+		state[w] = onPath
+		for _, e := range g.out[w] {
+			path = append(path, e)
+			switch state[e.to] {
 			case onPath:
-				i := slices.Index(path, target.ID)
-				cycle := append(slices.Clone(path[i:]), target.ID)
-				d.errorf(h.node, "handoff cycle: %s; a workflow may not lead back to itself", strings.Join(cycle, " -> "))
+				i := slices.IndexFunc(path, func(p edge) bool { return p.from == e.to })
+				d.errorf(e.node, "%s", describeCycle(path[i:]))
 			case unvisited:
-				visit(target)
+				visit(e.to)
 			}
+			path = path[:len(path)-1]
 		}
-		path = path[:len(path)-1]
-		state[w.ID] = finished
+		state[w] = finished
 	}
-	for _, w := range p.Workflows {
-		if state[w.ID] == unvisited {
+	for _, w := range g.p.Workflows {
+		if state[w] == unvisited {
 			visit(w)
 		}
 	}
+}
+
+// describeCycle words a cycle as a path: "handoff cycle: a -> b -> a" when
+// it is all handoffs; with the keys when a join is on it.
+func describeCycle(cycle []edge) string {
+	joins := slices.ContainsFunc(cycle, edge.isJoin)
+	ids := []string{cycle[0].from.ID}
+	for _, e := range cycle {
+		if joins {
+			ids = append(ids, fmt.Sprintf("(%s) %s", e.on, e.to.ID))
+		} else {
+			ids = append(ids, e.to.ID)
+		}
+	}
+	if joins {
+		return fmt.Sprintf("cycle: %s; a workflow may not lead back to itself, through handoffs or joins", strings.Join(ids, " -> "))
+	}
+	return fmt.Sprintf("handoff cycle: %s; a workflow may not lead back to itself", strings.Join(ids, " -> "))
+}
+
+// origins works out, for every workflow, the commands whose cases it can
+// run in: a command's workflow runs in its own; a handed-off one in the
+// cases of the workflows that hand off to it; a join in the cases where
+// all of after (and one of after_any) run.
+func (g *graph) origins(m *meta) map[*Workflow][]*Workflow {
+	reach := map[*Workflow][]*Workflow{}
+	for _, w := range g.p.Workflows {
+		// A command written but wrong is reported already; count it, so
+		// what it starts is not also reported as unreachable.
+		if w.Command != "" || m.workflows[w].commandLine != 0 {
+			reach[w] = []*Workflow{w}
+		}
+	}
+	add := func(set []*Workflow, ws ...*Workflow) []*Workflow {
+		for _, w := range ws {
+			if !slices.Contains(set, w) {
+				set = append(set, w)
+			}
+		}
+		return set
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, w := range g.p.Workflows {
+			next := slices.Clone(reach[w])
+			var all, anyOf []*Workflow
+			first := true
+			for _, id := range w.After {
+				from := g.p.Workflow(id)
+				if from == nil || from == w { // reported on their own
+					continue
+				}
+				if first {
+					first = false
+					all = slices.Clone(reach[from])
+				} else {
+					all = slices.DeleteFunc(all, func(r *Workflow) bool { return !slices.Contains(reach[from], r) })
+				}
+			}
+			for _, id := range w.AfterAny {
+				if from := g.p.Workflow(id); from != nil {
+					anyOf = add(anyOf, reach[from]...)
+				}
+			}
+			switch {
+			case len(w.After) > 0 && len(w.AfterAny) > 0:
+				next = add(next, slices.DeleteFunc(all, func(r *Workflow) bool { return !slices.Contains(anyOf, r) })...)
+			case len(w.After) > 0:
+				next = add(next, all...)
+			default:
+				next = add(next, anyOf...)
+			}
+			for _, e := range g.in[w] {
+				if !e.isJoin() {
+					next = add(next, reach[e.from]...)
+				}
+			}
+			if len(next) != len(reach[w]) {
+				reach[w], changed = next, true
+			}
+		}
+	}
+	return reach
+}
+
+// checkReachable reports workflows nothing starts and joins that could
+// never complete. A suspect, which a misspelt handoff or join likely
+// means, is left out: the misspelling is the problem to fix.
+func (d *decoder) checkReachable(g *graph, m *meta, suspects map[string]bool) {
+	reach := g.origins(m)
+	for _, w := range g.p.Workflows {
+		wm := m.workflows[w]
+		if w.ID == "" || len(reach[w]) > 0 || suspects[w.ID] || g.p.Workflow(w.ID) != w { // a duplicate id is reported already
+			continue
+		}
+		if slices.ContainsFunc(append(slices.Clone(w.After), w.AfterAny...), func(id string) bool { return suspects[id] }) {
+			continue
+		}
+		if !w.Joins() {
+			// One that only unreachable workflows hand off to is left to
+			// the report of the first of them.
+			if len(g.in[w]) == 0 {
+				d.errorf(wm.node, "workflow %s has no command and no workflow hands off to it, so nothing can start it; add `command: %s`", w.ID, strings.ReplaceAll(w.ID, "_", "-"))
+			}
+			continue
+		}
+		d.checkJoin(g.p, w, wm, reach)
+	}
+}
+
+// checkJoin says why a join can never start: a workflow it waits for is
+// never started, or those it waits for never run in one case.
+func (d *decoder) checkJoin(p *Process, w *Workflow, wm *workflowMeta, reach map[*Workflow][]*Workflow) {
+	for _, j := range wm.joins {
+		from := p.Workflow(j.id)
+		if from == nil || from == w || len(reach[from]) > 0 || j.key != "after" {
+			continue
+		}
+		d.errorf(j.node, "after: nothing ever starts workflow %s, so join %s would wait for it for ever; start %s from a command or a handoff, or remove it from after", j.id, w.ID, j.id)
+		return
+	}
+	if len(w.After) == 0 {
+		d.errorf(wm.joins[0].node, "after_any: nothing ever starts any of %s, so join %s never starts; start one of them from a command or a handoff", strings.Join(w.AfterAny, ", "), w.ID)
+		return
+	}
+	var starts []string
+	for _, id := range append(slices.Clone(w.After), w.AfterAny...) {
+		if from := p.Workflow(id); from != nil {
+			starts = append(starts, fmt.Sprintf("%s from %s", id, describeOrigins(reach[from])))
+		}
+	}
+	d.errorf(wm.joins[0].node, "%s: the workflows join %s waits for never run in the same case (%s); a join waits within one case, so start them all from one request (by handoffs), or use after_any",
+		joinKey(w), w.ID, strings.Join(starts, "; "))
+}
+
+func describeOrigins(roots []*Workflow) string {
+	var out []string
+	for _, r := range roots {
+		out = append(out, "/request "+r.Command)
+	}
+	if len(out) == 0 {
+		return "nothing"
+	}
+	return strings.Join(out, " or ")
 }

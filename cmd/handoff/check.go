@@ -104,6 +104,9 @@ func summarize(p *flows.Process) string {
 	steps := 0
 	for _, w := range p.Workflows {
 		how := "by handoff"
+		if w.Joins() {
+			how = "by join"
+		}
 		if w.Command != "" {
 			how = "via /request " + w.Command
 		}

@@ -51,8 +51,8 @@ func TestCheckShippedFlows(t *testing.T) {
 		t.Fatalf("check ../../flows: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
 	want := []*regexp.Regexp{
-		regexp.MustCompile(`^onboarding: 2 workflows \(new_hire via /request onboard, it_provisioning by handoff\), 5 steps, owners U0HANNA, version sha256:[0-9a-f]{8}$`),
-		regexp.MustCompile(`^procurement: 2 workflows \(purchase via /request purchase, purchase_order by handoff\), 3 steps, owners U0PAULA, version sha256:[0-9a-f]{8}$`),
+		regexp.MustCompile(`^onboarding: 5 workflows \(new_hire via /request onboard, it_accounts by handoff, laptop by handoff, training by handoff, day_one by join\), 7 steps, owners U0HANNA, version sha256:[0-9a-f]{8}$`),
+		regexp.MustCompile(`^procurement: 3 workflows \(purchase via /request purchase, purchase_order by handoff, budget_review by handoff\), 4 steps, owners U0PAULA, version sha256:[0-9a-f]{8}$`),
 		regexp.MustCompile(`^timeoff: 1 workflow \(leave via /request timeoff\), 3 steps, owners U0HANNA, version sha256:[0-9a-f]{8}$`),
 		regexp.MustCompile(`^directory \.\./\.\./directory\.example\.yml: 8 people with a manager$`),
 	}
@@ -124,7 +124,7 @@ func TestPlan(t *testing.T) {
 			"--set amout: workflow purchase has no such field; its fields are item, amount, needed_by, category, approver, why\n" +
 				"--set colour: workflow purchase has no such field; its fields are item, amount, needed_by, category, approver, why", ""},
 		{"unknown workflow", []string{"buy", "--as", "U0ANN", flows}, nil,
-			`no workflow has the command or id "buy"; the workflows are onboarding/new_hire, onboarding/it_provisioning, procurement/purchase, procurement/purchase_order, timeoff/leave`, ""},
+			`no workflow has the command or id "buy"; the workflows are onboarding/new_hire, onboarding/it_accounts, onboarding/laptop, onboarding/training, onboarding/day_one, procurement/purchase, procurement/purchase_order, procurement/budget_review, timeoff/leave`, ""},
 		{"no --as", []string{"purchase", flows}, errUsage, "", ""},
 		{"bad --as", []string{"purchase", "--as", "ann", flows}, nil, `planning purchase: requester "ann" is not a Slack user id`, ""},
 		{"set twice", []string{"purchase", "--as", "U0ANN", "--set", "item=a", "--set", "item=b", flows}, errUsage, "", ""},

@@ -21,13 +21,26 @@ values are reported as the request modal would report them. Each SLA's deadline
 is shown as if its step started at --at (default: now), counted in working days
 and hours when the process has working hours.
 
+When the case is more than a chain of handoffs, the plan ends with the case:
+which workflows run in which order, which side by side, which are skipped (their
+condition is false), which joins wait for which workflows, and the exception
+routes (on_rejected, on_cancelled).
+
 WORKFLOW is a /request command or a workflow id (process/workflow when an id is
-in several processes). It exits 1 when the request would be refused. Without
+in several processes). It exits 1 when the request would be refused.
+
+With --format dot or --format mermaid it prints instead the graph of the
+process of WORKFLOW (or of the process named so): a node per workflow with its
+command, condition and steps (a parallel group in brackets), and an edge per
+handoff (approved, done, rejected, cancelled) and join (after, dashed). --as and
+--set are not needed then. Render dot with Graphviz (dot -Tsvg); paste mermaid
+into a Markdown file in a mermaid code block. Without
 SLACK_BOT_TOKEN (the sandbox) it notes on stderr each user group on the route
 that the sandbox does not have.
 
-Example:
-  handoff plan purchase --as U0ANN --set item=Laptop --set amount=5000`
+Examples:
+  handoff plan purchase --as U0ANN --set item=Laptop --set amount=5000
+  handoff plan procurement --format dot | dot -Tsvg > procurement.svg`
 
 // setFlags collects repeated --set field=value flags.
 type setFlags map[string]string
@@ -49,7 +62,8 @@ func (s setFlags) Set(kv string) error {
 
 // runPlan is `handoff plan WORKFLOW --as USER --set field=value ...`.
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("plan", "plan WORKFLOW --as USER [--set field=value ...] [--at TIME] [--flows PATH] [--directory FILE]", planAbout, stderr)
+	fs := newFlagSet("plan", "plan WORKFLOW --as USER [--set field=value ...] [--at TIME] [--flows PATH] [--directory FILE]\n       handoff plan WORKFLOW|PROCESS --format dot|mermaid [--flows PATH]", planAbout, stderr)
+	format := fs.String("format", "text", "what to print: `text` (the route of a request), dot or mermaid (the process's graph)")
 	as := fs.String("as", "", "the requester's Slack user `id`, like U0ANN (required)")
 	values := setFlags{}
 	fs.Var(values, "set", "a form value, as `field=value`; repeat for each field")
@@ -60,12 +74,20 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || *as == "" {
+	graph := *format == "dot" || *format == "mermaid"
+	if !graph && *format != "text" {
 		fs.Usage()
-		if *as == "" {
+		return fmt.Errorf("%w: --format %q: want text, dot or mermaid", errUsage, *format)
+	}
+	if len(pos) != 1 || (*as == "" && !graph) {
+		fs.Usage()
+		if len(pos) == 1 {
 			return fmt.Errorf("%w: --as is required", errUsage)
 		}
 		return fmt.Errorf("%w: want one WORKFLOW", errUsage)
+	}
+	if graph {
+		return planGraph(*flowsPath, settingName(fs, "flows", "HANDOFF_FLOWS"), pos[0], *format, stdout, stderr)
 	}
 
 	var probs flows.Problems
@@ -111,6 +133,36 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errSilent
 	}
 	return nil
+}
+
+// planGraph is `handoff plan --format dot|mermaid`: the graph of the
+// process named, or of the workflow's process.
+func planGraph(flowsPath, setting, name, format string, stdout, stderr io.Writer) error {
+	procs, err := flows.Load(flowsPath)
+	flowsAt := flowsSetting(flowsPath)
+	flowsAt.name = setting
+	if p := flowsAt.pathProblem(err, isYAML(flowsPath)); p != nil {
+		return p
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, appendProblems(nil, flowsPath, err).Error())
+		return errSilent
+	}
+	var p *flows.Process
+	for _, proc := range procs {
+		if proc.Name == name {
+			p = proc
+		}
+	}
+	if p == nil {
+		if p, _, err = findWorkflow(procs, name); err != nil {
+			return err
+		}
+	}
+	if format == "dot" {
+		return p.WriteDot(stdout)
+	}
+	return p.WriteMermaid(stdout)
 }
 
 // parseExampleTime reads --at: a date and time in p's working-hours

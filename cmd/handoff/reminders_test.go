@@ -413,26 +413,37 @@ func TestTwoReplicasOverAWeek(t *testing.T) {
 		if n := countActions(in, flows.ActionEscalate); n != 1 {
 			t.Errorf("%s escalated %d times; want once", in.ID, n)
 		}
-		// Each nudge is for its own point of the 4-hour grid from the
-		// step's start: a duplicate would be a second one before the next
-		// point. (Whoever holds the scan lease scans, so a nudge may come
-		// up to a scan late; it is never repeated.)
-		started, last := *in.Steps[0].StartedAt, -1
+		// Each person is reminded on their own 4-hour grid, from when they
+		// were asked: a duplicate would be a second reminder to the same
+		// person less than 4 hours after the one before. (Whoever holds
+		// the scan lease scans, so a nudge may come up to a scan late; it
+		// is never repeated.)
+		last := map[string]int{}
 		for _, e := range in.History {
 			if e.Action != flows.ActionNudge {
 				continue
 			}
-			nudges++
-			slot := int(e.At.Sub(started) / (4 * time.Hour))
-			if slot <= last {
-				t.Errorf("%s nudged twice in the grid interval %d (the second at %s)", in.ID, slot, e.At)
+			for _, u := range strings.Split(e.Target, ",") {
+				if u == "UMGR" {
+					nudges++
+				}
+				a := in.Steps[0].Assignment(u)
+				if a == nil {
+					t.Errorf("%s reminded %s, who was never asked", in.ID, u)
+					continue
+				}
+				slot := int(e.At.Sub(a.AskedAt) / (4 * time.Hour))
+				if prev, ok := last[u]; ok && slot <= prev {
+					t.Errorf("%s reminded %s twice in the grid interval %d of their own (the second at %s)", in.ID, u, slot, e.At)
+				}
+				last[u] = slot
 			}
-			last = slot
 		}
 	}
-	// 3 requests, a nudge every 4 hours for 7 days less the first 4 hours.
+	// 3 requests, a reminder to the manager every 4 hours for 7 days less
+	// the first 4 hours.
 	if nudges < 3*40 || nudges > 3*42 {
-		t.Errorf("%d nudges recorded; want about 3×41", nudges)
+		t.Errorf("%d reminders to the manager recorded; want about 3×41", nudges)
 	}
 	if got := count(a.slack.DM("UMGR"), reminderText); got != nudges {
 		t.Errorf("%d reminders reached the manager for %d nudges recorded", got, nudges)

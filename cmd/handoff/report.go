@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -17,7 +18,10 @@ import (
 const reportAbout = `Report shows where requests wait and why, from the store:
 
   per process   cases started, still open, case cycle time (first submission to
-                the end of the last workflow it handed off to)
+                the end of the last workflow it handed off to), and for
+                processes whose workflows run side by side, the branch that
+                most often held ended cases up (the last to end before the
+                case's last join or its end)
   per workflow  started, outcomes, approval rate, cycle time
   per step      time to decision (median, 90th percentile), SLA breach rate
   per reviewer  open queue, overdue, response time (median, 90th percentile)
@@ -97,6 +101,14 @@ func writeReportTable(w io.Writer, r *flows.Report) error {
 	for _, p := range r.Processes {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%d\n", p.Process, p.Cases, p.OpenCases, dur(p.CaseCycle.Median, p.CaseCycle.Count), dur(p.CaseCycle.P90, p.CaseCycle.Count), p.Open, p.Overdue)
 	}
+	if slices.ContainsFunc(r.Processes, func(p flows.ProcessFigures) bool { return len(p.HeldUpBy) > 0 }) {
+		fmt.Fprintln(tw, "\nPROCESS\tBRANCH THAT HELD CASES UP\tCASES")
+		for _, p := range r.Processes {
+			for _, h := range p.HeldUpBy {
+				fmt.Fprintf(tw, "%s\t%s\t%d\n", p.Process, h.Workflow, h.Cases)
+			}
+		}
+	}
 	fmt.Fprintln(tw, "\nWORKFLOW\tSTARTED\tAPPROVED\tREJECTED\tCANCELLED\tDONE\tAPPROVAL RATE\tCYCLE MEDIAN\tP90\tOPEN NOW")
 	for _, f := range r.Workflows {
 		fmt.Fprintf(tw, "%s/%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%d\n", f.Process, f.Workflow, f.Started, f.Approved, f.Rejected, f.Cancelled, f.Done,
@@ -160,13 +172,14 @@ func two(a int64, ua string, b int64, ub string) string {
 }
 
 // reportColumns are the CSV report's columns: one row per process,
-// workflow, step and reviewer, told apart by section; a row leaves empty
-// the columns that do not apply to it.
+// workflow, step and reviewer, and one per branch that held cases up
+// (section held_up), told apart by section; a row leaves empty the
+// columns that do not apply to it.
 var reportColumns = []string{
 	"section", "process", "workflow", "step", "reviewer",
 	"started", "ended", "open_cases", "approved", "rejected", "cancelled", "done", "approval_rate",
 	"median_seconds", "p90_seconds", "with_sla", "breached", "sla_breach_rate",
-	"open_now", "overdue_now", "oldest_wait_seconds",
+	"open_now", "overdue_now", "oldest_wait_seconds", "cases_held_up",
 }
 
 func writeReportCSV(w io.Writer, r *flows.Report) error {
@@ -196,6 +209,11 @@ func writeReportCSV(w io.Writer, r *flows.Report) error {
 		row(map[string]string{"section": "process", "process": p.Process, "started": itoa(p.Cases), "ended": itoa(p.CaseCycle.Count), "open_cases": itoa(p.OpenCases),
 			"median_seconds": secs(p.CaseCycle.Median, p.CaseCycle.Count), "p90_seconds": secs(p.CaseCycle.P90, p.CaseCycle.Count),
 			"open_now": itoa(p.Open), "overdue_now": itoa(p.Overdue)})
+	}
+	for _, p := range r.Processes {
+		for _, h := range p.HeldUpBy {
+			row(map[string]string{"section": "held_up", "process": p.Process, "workflow": h.Workflow, "cases_held_up": itoa(h.Cases)})
+		}
 	}
 	for _, f := range r.Workflows {
 		row(map[string]string{"section": "workflow", "process": f.Process, "workflow": f.Workflow, "started": itoa(f.Started), "ended": itoa(f.Cycle.Count),

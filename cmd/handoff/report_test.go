@@ -372,3 +372,49 @@ func TestSpreadsheetSafe(t *testing.T) {
 		t.Errorf("read back %q, %v", recs, err)
 	}
 }
+
+// TestReportHeldUpBy: the branch that held cases up has its own table
+// section and CSV rows, and a report of chains shows neither.
+func TestReportHeldUpBy(t *testing.T) {
+	t.Parallel()
+	r := &flows.Report{Now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), Processes: []flows.ProcessFigures{
+		{Process: "onboarding", Cases: 4, HeldUpBy: []flows.BranchFigures{{Workflow: "laptop", Cases: 3}, {Workflow: "accounts", Cases: 1}}},
+		{Process: "procurement", Cases: 2},
+	}}
+	var table bytes.Buffer
+	if err := writeReportTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	want := "\nPROCESS     BRANCH THAT HELD CASES UP  CASES\n" +
+		"onboarding  laptop                     3\n" +
+		"onboarding  accounts                   1\n"
+	if !strings.Contains(table.String(), want) {
+		t.Errorf("the table lacks %q:\n%s", want, table.String())
+	}
+	var out bytes.Buffer
+	if err := writeReportCSV(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	for _, rec := range recs[1:] {
+		if rec[0] == "held_up" {
+			held = append(held, rec[1]+"/"+rec[2]+"="+rec[len(rec)-1])
+		}
+	}
+	if diff := cmp.Diff([]string{"onboarding/laptop=3", "onboarding/accounts=1"}, held); diff != "" {
+		t.Errorf("held_up rows (-want +got):\n%s", diff)
+	}
+
+	r.Processes[0].HeldUpBy = nil
+	table.Reset()
+	if err := writeReportTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(table.String(), "HELD CASES UP") {
+		t.Errorf("a report of chains has a held-up section:\n%s", table.String())
+	}
+}

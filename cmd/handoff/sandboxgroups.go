@@ -14,7 +14,7 @@ import (
 // groupRef is a step naming a Slack user group, as a reviewer or in
 // escalate_to.
 type groupRef struct {
-	where  string // "onboarding/it_provisioning step accounts"
+	where  string // "onboarding/it_accounts step accounts"
 	handle string
 }
 

@@ -65,6 +65,19 @@ func (s *seedStore) SaveTransition(_ context.Context, t *flows.Transition) error
 	return nil
 }
 
+// InstancesByCase returns the kept instances of case caseID, oldest first.
+func (s *seedStore) InstancesByCase(_ context.Context, caseID string) ([]*flows.Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*flows.Instance
+	for _, id := range s.created {
+		if in := s.ins[id]; in.CaseID == caseID {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
 // take returns the instances kept, oldest first, and forgets them.
 func (s *seedStore) take() []*flows.Instance {
 	s.mu.Lock()
@@ -273,8 +286,8 @@ func (r *seedRun) request(ctx context.Context, n uint64) ([]*flows.Instance, err
 	ids := map[string]string{c[0].ID: root}
 	for _, in := range c {
 		if in.ParentID != "" {
-			// As StartHandoff derives it, from the parent's new id.
-			ids[in.ID] = ids[in.ParentID] + "-" + in.Workflow
+			// As StartHandoff derives it, from the case's new id.
+			ids[in.ID] = root + "-" + in.Workflow
 			in.ParentID = ids[in.ParentID]
 		}
 		in.ID, in.CaseID = ids[in.ID], root
@@ -486,8 +499,8 @@ var errHandoffRefused = errors.New("handoff refused")
 // handOff starts the workflows an ended in hands off to, at the moment it
 // ended, as the dispatcher would, and plays each.
 func (r *seedRun) handOff(ctx context.Context, in *flows.Instance) error {
-	if in.EndedAt == nil || (in.State != flows.StateApproved && in.State != flows.StateDone) {
-		return nil
+	if in.EndedAt == nil {
+		return nil // on_approved, on_done and the exception routes run at the end
 	}
 	for _, e := range in.PendingEffects() {
 		if e.Kind != flows.EffectStartWorkflow || r.store.len() >= seedMaxPerCase {

@@ -6,6 +6,7 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -48,6 +49,19 @@ func (s *memStore) SaveTransition(_ context.Context, t *flows.Transition) error 
 	}
 	s.m[t.Instance.ID] = t.Instance.Clone()
 	return nil
+}
+
+func (s *memStore) InstancesByCase(_ context.Context, caseID string) ([]*flows.Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*flows.Instance
+	for _, in := range s.m {
+		if in.CaseID == caseID {
+			out = append(out, in.Clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b *flows.Instance) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
 }
 
 // templates are one open request waiting on U02 in its second round of
