@@ -18,6 +18,8 @@ func askFormBlocks(r request) []slack.Block {
 	text := "📝 *" + title + "* asked you for a few details."
 	if e := lastEvent(r.in, flows.ActionFillForm); e != nil {
 		text = "✅ You filled in the details for *" + title + "* " + when(e.At) + "."
+	} else if r.in.State == flows.StateCancelled {
+		text = "🚫 *" + title + "* was cancelled, so no details are needed."
 	}
 	return []slack.Block{section(text), slack.NewActionBlock("details", detailsButton(r.in))}
 }

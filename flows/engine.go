@@ -480,6 +480,11 @@ func (t *tx) cancel(cmd Command) error {
 	if cmd.Actor != t.in.Requester && !(cmd.System && cmd.Actor == "") {
 		return ErrNotRequester
 	}
+	if t.in.State == StateAwaitingForm {
+		// The message asking for its form would offer a button that no
+		// longer acts.
+		t.effect(Effect{Kind: EffectAskForm, User: t.in.Requester})
+	}
 	if cur := t.in.CurrentStep(); cur != nil {
 		if cur.Status == StepActive {
 			cur.Status = StepCancelled

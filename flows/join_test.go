@@ -402,3 +402,37 @@ func TestLaterWorkflowWithItsOwnForm(t *testing.T) {
 		t.Errorf("after the form: %s, values %v, waiting on %v; want open on the case's values and the model, asking USHIP", in.State, in.Values, in.Waiting)
 	}
 }
+
+// TestCancelCaseWhileAFormWaits: cancel_case ends a branch still waiting
+// for its form, and asks for its message to be redone (its button would
+// no longer act).
+func TestCancelCaseWhileAFormWaits(t *testing.T) {
+	t.Parallel()
+	p := graphProcess(t)
+	p.Workflow("laptop").Form = []Field{{ID: "model", Type: FieldText}}
+	p.Workflow("accounts").OnRejected = []Handoff{{CancelCase: true}}
+	r := newCaseDriver(t, p)
+	r.submit("sales")
+	r.act("C1", Command{Action: ActionApprove, Actor: "UHR", Step: "hr"})
+	before, _ := r.st.Instance(context.Background(), "C1-laptop")
+	if _, err := r.svc.Act(context.Background(), "C1-accounts", Command{Action: ActionReject, Actor: "UIT", Step: "it", Reason: "no"}); err != nil {
+		t.Fatal(err)
+	}
+	acc, _ := r.st.Instance(context.Background(), "C1-accounts")
+	if _, err := r.svc.CancelCase(context.Background(), acc); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := r.st.Instance(context.Background(), "C1-laptop")
+	if before.State != StateAwaitingForm || after.State != StateCancelled {
+		t.Fatalf("laptop went from %s to %s; want awaiting_form to cancelled", before.State, after.State)
+	}
+	asks := 0
+	for _, e := range after.Outbox {
+		if e.Kind == EffectAskForm {
+			asks++
+		}
+	}
+	if asks != 1 { // the first ask was delivered when the branch started
+		t.Errorf("%d ask_form effects in the outbox; want the form's message redone", asks)
+	}
+}
