@@ -29,8 +29,8 @@ const (
 // Slack's answers to a completion of a run that is already complete, or
 // that it no longer knows.
 const (
-	codeNotRunning       = "execution_not_in_running_state"
-	codeNotFound         = "function_execution_not_found"
+	codeNotRunning     = "execution_not_in_running_state"
+	codeNotFound       = "function_execution_not_found"
 	codeOutputsInvalid = "parameter_validation_failed"
 )
 
