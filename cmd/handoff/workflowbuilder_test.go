@@ -129,3 +129,31 @@ func TestWorkflowBuilderStepCannotStart(t *testing.T) {
 		}
 	}
 }
+
+// Over Socket Mode the event comes in an envelope, and ends the same way;
+// a redelivered envelope starts nothing twice.
+func TestWorkflowBuilderStepSocketMode(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, func(c *Config) {
+		c.SlackAppToken = "xapp-1-test"
+		c.SlackSigningSecret = ""
+	})
+	h.wait("the websocket to connect", func(s *fakeslack.Server) bool { return s.SocketClients() == 1 })
+	body, exec := h.slack.FunctionExecuted(bot.FunctionCallback, map[string]any{
+		"workflow": "purchase", "requester": "UANN", "values": `{"item": "Desk", "amount": 300}`,
+	})
+	must(t, h.slack.SocketSend(fakeslack.EventsAPIEnvelope("env-step", body)))
+	h.wait("the manager's request", h.dmHas("UMGR", "asks you to approve"))
+	must(t, h.slack.SocketSend(fakeslack.EventsAPIEnvelope("env-step-again", body)))
+	h.wait("the redelivery's acknowledgement", func(s *fakeslack.Server) bool { _, ok := s.SocketAck("env-step-again"); return ok })
+	_, msg := h.button("UMGR", "approve")
+	click := h.slack.MustClick(t, "UMGR", "UMGR", msg.TS, "approve")
+	must(t, h.slack.SocketSend(fakeslack.InteractiveEnvelope("env-approve", []byte(click.Get("payload")))))
+	r := h.completed(exec)
+	if r.Outputs["outcome"] != "approved" || r.Outputs["request_id"] != exec {
+		t.Errorf("outputs %v; want approved, %s", r.Outputs, exec)
+	}
+	if ins, err := h.app.db.InstancesByCase(t.Context(), exec); err != nil || len(ins) != 2 {
+		t.Errorf("the case has %d instances (%v); want the request and its purchase order", len(ins), err)
+	}
+}
