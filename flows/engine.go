@@ -623,6 +623,7 @@ func (t *tx) ended() {
 	if t.p.hasJoins() {
 		t.effect(Effect{Kind: EffectContinueCase})
 	}
+	t.functionEnded()
 }
 
 // assignees is who step def asks: its resolved people without the
