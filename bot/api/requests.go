@@ -465,8 +465,16 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		last := all[len(all)-1]
 		out.NextCursor = cursor{Created: last.CreatedAt.UnixNano(), ID: last.ID}.String()
 	}
+	lib := a.cfg.Service.Library()
 	for _, in := range all {
-		out.Requests = append(out.Requests, show(in, nil))
+		// The step's title from the definition in force, when the request
+		// runs on it (nearly always); an older version is not read for a
+		// title.
+		var wf *flows.Workflow
+		if p := lib.Process(in.Process); p != nil && p.Version == in.DefinitionVersion {
+			wf = p.Workflow(in.Workflow)
+		}
+		out.Requests = append(out.Requests, show(in, wf))
 	}
 	reply(w, http.StatusOK, out)
 }

@@ -532,3 +532,23 @@ func TestAPIRequestStartCommand(t *testing.T) {
 		t.Errorf("%d requests stored; want 1", n.Instances)
 	}
 }
+
+// TestAPITokenNeverLogged: neither a good token nor a wrong one reaches
+// the log, which names the token by its name.
+func TestAPITokenNeverLogged(t *testing.T) {
+	t.Parallel()
+	h := newAPIHarness(t)
+	l := h.restartLogged()
+	tok := h.token("erp", []string{"procurement"})
+	wrong := "hnd_" + strings.Repeat("w", 43)
+	h.call("POST", "/requests", tok, purchase("UANN", 10), "Idempotency-Key", "k1")
+	h.call("POST", "/requests", wrong, purchase("UANN", 10))
+	h.call("GET", "/requests", tok, nil)
+	logs := l.String()
+	if strings.Contains(logs, tok) || strings.Contains(logs, wrong) || strings.Contains(logs, "Bearer") {
+		t.Errorf("a token reached the log:\n%s", logs)
+	}
+	if !strings.Contains(logs, "token=erp") {
+		t.Errorf("the start is not logged with the token's name:\n%s", logs)
+	}
+}
