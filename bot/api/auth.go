@@ -83,7 +83,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) *Token {
 		return nil
 	case err != nil:
 		a.log.Error("reading an API token", "err", err)
-		problem(w, http.StatusInternalServerError, "")
+		problem(w, http.StatusInternalServerError, "Nothing was changed; try again in a minute.")
 		return nil
 	}
 	// The lookup was by hash; compare again in constant time, so that

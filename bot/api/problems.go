@@ -59,7 +59,7 @@ func problem(w http.ResponseWriter, status int, detail string, errs ...FieldErro
 func reply(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		problem(w, http.StatusInternalServerError, "")
+		problem(w, http.StatusInternalServerError, "Nothing was changed; try again in a minute.")
 		return
 	}
 	h := w.Header()

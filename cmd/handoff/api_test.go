@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -550,5 +552,49 @@ func TestAPITokenNeverLogged(t *testing.T) {
 	}
 	if !strings.Contains(logs, "token=erp") {
 		t.Errorf("the start is not logged with the token's name:\n%s", logs)
+	}
+}
+
+// TestAPIIdempotentRetries: callers racing with one key start one
+// request; a retry after a call that reserved its key and died before
+// starting the request starts it, under the reserved id.
+func TestAPIIdempotentRetries(t *testing.T) {
+	t.Parallel()
+	h := newAPIHarness(t)
+	tok := h.token("erp", []string{"procurement"})
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		ids = map[string]int{}
+	)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := h.call("POST", "/requests", tok, purchase("UANN", 77), "Idempotency-Key", "race")
+			mu.Lock()
+			defer mu.Unlock()
+			if r.status != 200 && r.status != 201 {
+				t.Errorf("racing call = %d %s", r.status, r.body)
+				return
+			}
+			ids[r.request(t).ID]++
+		}()
+	}
+	wg.Wait()
+	if n, _ := h.app.db.Count(context.Background()); len(ids) != 1 || n.Instances != 1 {
+		t.Errorf("10 racing calls with one key: ids %v, %d stored; want one", ids, n.Instances)
+	}
+
+	// The first call's reservation, as it was when it died.
+	body, _ := json.Marshal(purchase("UBEA", 5))
+	sum := sha256.Sum256(body)
+	k := store.IdempotencyKey{Token: "erp", Key: "died", Fingerprint: hex.EncodeToString(sum[:]), RequestID: "RESERVED01", At: h.clock.Now()}
+	if _, created, err := h.app.db.ReserveIdempotency(context.Background(), k, h.clock.Now().Add(-time.Hour)); err != nil || !created {
+		t.Fatalf("reserving: %v %v", created, err)
+	}
+	r := h.call("POST", "/requests", tok, body, "Idempotency-Key", "died")
+	if r.status != http.StatusOK || r.request(t).ID != "RESERVED01" || r.request(t).Requester != "UBEA" {
+		t.Errorf("the retry = %d %s; want 200 with request RESERVED01", r.status, r.body)
 	}
 }
