@@ -227,7 +227,7 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 		return nil, fmt.Errorf("listening on HANDOFF_ADDR=%s: %w", cfg.Addr, err)
 	}
 	a.httpServer = &http.Server{
-		Handler:           a.server.Handler(),
+		Handler:           withAPI(a.server.Handler(), newAPI(db, svc, clock, a)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,

@@ -94,6 +94,12 @@ var contract = []contractTest{
 	{name: "HostileValues", run: testHostileValues},
 	{name: "HostileKeys", run: testHostileKeys},
 
+	// The HTTP API's tokens, idempotency keys and list (integrations.go).
+	{name: "Tokens", run: testTokens},
+	{name: "Idempotency", run: testIdempotency},
+	{name: "IdempotencyRace", run: testIdempotencyRace},
+	{name: "ListRequests", run: testListRequests},
+
 	// Copier (copier.go).
 	{name: "PutInstances", run: testPutInstances},
 	{name: "PutDefinitionAndActivation", run: testPutDefinitionAndActivation},
