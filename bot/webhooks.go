@@ -190,7 +190,11 @@ func (h *WebhookSender) work(ctx context.Context) {
 		h.backingOff[id] = true
 		h.mu.Unlock()
 		wait := backoff(h.cfg.RetryBackoff, h.cfg.RetryBackoffMax, n)
-		h.log.Warn("webhook delivery postponed", "instance_id", id, "err", err, "failures", n, "retry_in", wait.Round(time.Millisecond))
+		level := slog.LevelDebug
+		if n&(n-1) == 0 {
+			level = slog.LevelWarn // the 1st, 2nd, 4th, 8th... failure in a row
+		}
+		h.log.Log(ctx, level, "webhook delivery postponed", "instance_id", id, "err", err, "failures", n, "retry_in", wait.Round(time.Millisecond))
 		time.AfterFunc(wait, func() {
 			h.mu.Lock()
 			delete(h.backingOff, id)

@@ -42,17 +42,20 @@ func webhookSecrets(processes []*flows.Process) (secrets map[string]string, unse
 
 func newWebhookSender(cfg Config, db store.DB, svc *flows.Service, clock flows.Clock, log *slog.Logger, m *bot.Metrics, replica string, processes []*flows.Process) *bot.WebhookSender {
 	secrets, unset := webhookSecrets(processes)
-	for _, name := range unset {
-		// Named, never shown: the events wait in the outbox, and fail
-		// after HANDOFF_WEBHOOK_GIVE_UP, until it is set and Handoff restarted.
-		log.Error("a webhook's secret variable is not set; its events cannot be signed and wait", "secret_env", name)
-	}
 	wcfg := bot.WebhookConfig{
 		Store: db, Service: svc, Clock: clock, Logger: log, Metrics: m,
 		Holder: webhookHolder(replica), Secrets: secrets, GiveUpAfter: cfg.WebhookGiveUp, ScanEvery: cfg.outboxScan,
 	}
 	if cfg.tuneWebhooks != nil {
 		cfg.tuneWebhooks(&wcfg)
+	}
+	for _, name := range unset {
+		if wcfg.Secrets[name] == "" {
+			// Named, never shown: the events wait in the outbox, and fail
+			// after HANDOFF_WEBHOOK_GIVE_UP, until it is set and Handoff
+			// restarted.
+			log.Error("a webhook's secret variable is not set; its events cannot be signed and wait", "secret_env", name)
+		}
 	}
 	return bot.NewWebhookSender(wcfg)
 }
