@@ -54,7 +54,7 @@ func init() {
 		{"flows", "list, print and compare the recorded versions of process files", runFlows},
 		{"report", "where requests wait: per process, workflow, step and reviewer", runReport},
 		{"export", "write the audit trail as CSV or JSON lines", runExport},
-		{"webhooks", "list the webhook events given up (webhooks failed), send one again (webhooks redeliver ID)", runWebhooks},
+		{"webhooks", "list the webhook events that failed, send one again (webhooks failed, webhooks redeliver ID)", runWebhooks},
 		{"store", "copy everything from one store to another (store copy --to mongodb://…)", runStore},
 		{"seed", "make up requests to try reports and the digest with (seed --requests N)", runSeed},
 		{"version", "print the version of this build", runVersion},

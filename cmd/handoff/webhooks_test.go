@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/handoffbot/handoff/bot"
 	"github.com/handoffbot/handoff/flows"
-	"github.com/handoffbot/handoff/store"
 )
 
 const hookSecret = "whsec_test_0123456789"
@@ -309,4 +309,48 @@ func TestWebhookFailedRecordedAndRedelivered(t *testing.T) {
 	}
 }
 
-var _ = store.StreamFilter{}
+func TestCheckNotesUnsetWebhookSecret(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := testFlow + "webhooks:\n  - {url: \"https://erp.example.com/h\", events: [approved], secret_env: HANDOFF_TEST_SURELY_UNSET_SECRET}\n"
+	must(t, os.WriteFile(filepath.Join(dir, "p.yml"), []byte(src), 0o644))
+	out, _, err := runCmd(t, runCheck, filepath.Join(dir, "p.yml"), "-directory", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "note: HANDOFF_TEST_SURELY_UNSET_SECRET is not set in this environment"; !strings.Contains(out, want) {
+		t.Errorf("check printed:\n%s\nwant %q", out, want)
+	}
+}
+
+// BenchmarkWebhookDeliveries measures webhook events delivered per second
+// to a receiver on loopback: requests submitted straight to the service,
+// each one started event, besides its Slack messages to the fake.
+//
+//	go test ./cmd/handoff -run '^$' -bench WebhookDeliveries -benchtime 1x -count 3
+func BenchmarkWebhookDeliveries(b *testing.B) {
+	const n = 2000
+	for range b.N {
+		b.StopTimer()
+		r := newReceiver(b)
+		h := newHarnessWith(b, withWebhook(r, nil))
+		ctx := context.Background()
+		b.StartTimer()
+		began := time.Now()
+		for i := range n {
+			in, err := h.app.svc.Submit(ctx, "procurement", "purchase", "UANN", flows.Values{"item": "Laptop " + strconv.Itoa(i), "amount": "100"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h.app.dispatcher.Kick(in.ID)
+		}
+		submitted := time.Since(began)
+		r.waitFor(n, 5*time.Minute)
+		took := time.Since(began)
+		b.StopTimer()
+		b.ReportMetric(float64(n)/took.Seconds(), "events/s")
+		b.ReportMetric(submitted.Seconds(), "submit_s")
+		h.stop()
+		h.stop = func() {}
+	}
+}
