@@ -385,8 +385,8 @@ func (a *App) drain(ctx context.Context) int {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		ids, err := a.db.Undelivered(ctx, 1)
-		if err == nil && len(ids) == 0 {
+		ids, err := a.db.Undelivered(ctx, 100)
+		if err == nil && (len(ids) == 0 || onlyWebhooksLeft(ctx, a.db, ids)) {
 			return 0
 		}
 		select {

@@ -142,3 +142,21 @@ func redeliverWebhook(ctx context.Context, db store.DB, eventID string, stdout i
 	fmt.Fprintf(stdout, "webhook event %s of %s/%s %s is queued again; the running serve sends it within its outbox scan\n", eventID, in.Process, in.Workflow, in.ID)
 	return nil
 }
+
+// onlyWebhooksLeft reports whether the outboxes of ids hold webhook events
+// only: shutdown does not wait for a receiver, which may be down for
+// hours; the next start sends them.
+func onlyWebhooksLeft(ctx context.Context, db store.DB, ids []string) bool {
+	for _, id := range ids {
+		in, err := db.Instance(ctx, id)
+		if err != nil {
+			return false
+		}
+		for _, e := range in.Outbox {
+			if e.Kind != flows.EffectWebhook {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -213,8 +213,7 @@ func TestWebhookEventsSurviveARestart(t *testing.T) {
 	h.stop()
 	r.failWith(0, 0)
 	h.start()
-	evs := r.waitFor(3, 15*time.Second)
-	evs = r.waitFor(4, 15*time.Second)
+	evs := r.waitFor(4, 15*time.Second)
 	for id, names := range byRequest(t, evs) {
 		want := "started step_decided approved"
 		if strings.HasSuffix(id, "-purchase_order") {
@@ -240,7 +239,9 @@ func TestSlowWebhookDoesNotDelaySlack(t *testing.T) {
 	h.click("UMGR", "approve", value, msg)
 	h.wait("finance to be asked", h.dmHas("UFIN2", "asks you to approve"))
 	h.wait("the status to move on", h.dmHas("UANN", "Finance approval"))
-	if took := time.Since(began); took > 2*time.Second {
+	took := time.Since(began)
+	t.Logf("submission to finance's message, behind a 5 s receiver: %s", took)
+	if took > 2*time.Second {
 		t.Errorf("submission to finance's message took %s behind a 5 s webhook; want it unaffected", took)
 	}
 	if n := len(r.events()); n != 0 {
