@@ -3,6 +3,7 @@ package flows
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,40 @@ func TestRedeliverWebhook(t *testing.T) {
 	}
 	if len(rt.Instance.WebhookFailures()) != 0 {
 		t.Errorf("the failure is still listed after its redelivery")
+	}
+}
+
+// TestWebhookEndEvents: a rejection, a cancellation and a passed SLA each
+// send their event, and a webhook that did not ask for one gets nothing.
+func TestWebhookEndEvents(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cmd  Command
+		at   time.Duration
+		want string
+	}{
+		{"reject", Command{Action: ActionReject, Actor: "UMGR", Step: "manager", Reason: "no"}, 0, "step_decided rejected"},
+		{"request changes", Command{Action: ActionRequestChanges, Actor: "UMGR", Step: "manager", Reason: "which?"}, 0, "step_decided"},
+		{"cancel", Command{Action: ActionCancel, Actor: "UANN"}, 0, "cancelled"},
+		{"escalate", Command{Action: ActionEscalate}, 25 * time.Hour, "overdue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := testProcess(t)
+			p.Webhooks = []Webhook{
+				{URL: "https://a.example/h", Events: WebhookEvents, SecretEnv: "A"},
+				{URL: "https://b.example/h", Events: []WebhookEvent{WebhookApproved}, SecretEnv: "B"},
+			}
+			tr := apply(t, p, start(t, p, "5000"), tt.cmd, t0.Add(tt.at))
+			var got []string
+			for _, e := range webhookEvents(t, tr) {
+				got = append(got, string(e.Event))
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("%s sent %v; want %s", tt.name, got, tt.want)
+			}
+		})
 	}
 }
