@@ -190,6 +190,11 @@ func (h *WebhookSender) work(ctx context.Context) {
 		h.backingOff[id] = true
 		h.mu.Unlock()
 		wait := backoff(h.cfg.RetryBackoff, h.cfg.RetryBackoffMax, n)
+		var pp *postponed
+		if errors.As(err, &pp) {
+			// Honoured, within the backoff's cap.
+			wait = min(max(wait, pp.after), h.cfg.RetryBackoffMax)
+		}
 		level := slog.LevelDebug
 		if n&(n-1) == 0 {
 			level = slog.LevelWarn // the 1st, 2nd, 4th, 8th... failure in a row
@@ -231,6 +236,7 @@ func (h *WebhookSender) Deliver(ctx context.Context, id string) error {
 		return err
 	}
 	var failed error
+	var after time.Duration
 	held := map[int]bool{} // webhooks with an event failing for now
 	for _, e := range todo {
 		if held[e.Hook] {
@@ -246,6 +252,7 @@ func (h *WebhookSender) Deliver(ctx context.Context, id string) error {
 			h.cfg.Metrics.hooksDelivered.WithLabelValues(e.Note).Inc()
 		case errors.As(err, &he) && !he.final && h.cfg.Clock.Now().Sub(e.CreatedAt) < h.cfg.GiveUpAfter:
 			held[e.Hook] = true
+			after = max(after, he.after)
 			failed = errors.Join(failed, fmt.Errorf("webhook event %s: %w", e.EventID(), err))
 			continue
 		case errors.As(err, &he):
@@ -259,14 +266,28 @@ func (h *WebhookSender) Deliver(ctx context.Context, id string) error {
 			return err
 		}
 	}
+	if failed != nil && after > 0 {
+		return &postponed{err: failed, after: after}
+	}
 	return failed
 }
+
+// postponed is a delivery that failed for now whose receiver said, with
+// Retry-After, when to come back.
+type postponed struct {
+	err   error
+	after time.Duration
+}
+
+func (p *postponed) Error() string { return p.err.Error() }
+func (p *postponed) Unwrap() error { return p.err }
 
 // hookError is a failed call: final when the receiver refused the event
 // for good. code names it for metrics and the case view.
 type hookError struct {
 	code, reason string
 	final        bool
+	after        time.Duration // the receiver's Retry-After, if it gave one
 }
 
 func (e *hookError) Error() string { return e.reason }
@@ -331,7 +352,11 @@ func (h *WebhookSender) send(ctx context.Context, p *flows.Process, in *flows.In
 	}
 	code := "http_" + strconv.Itoa(s)
 	forNow := s >= 500 || s == http.StatusRequestTimeout || s == http.StatusTooManyRequests
-	return &hookError{code: code, reason: "the receiver answered " + strconv.Itoa(s) + " " + http.StatusText(s), final: !forNow}
+	he := &hookError{code: code, reason: "the receiver answered " + strconv.Itoa(s) + " " + http.StatusText(s), final: !forNow}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		he.after = time.Duration(secs) * time.Second
+	}
+	return he
 }
 
 // gaveUp records on the request that event e failed for good.
