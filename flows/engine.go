@@ -182,6 +182,7 @@ func (t *tx) done() *Transition {
 			}
 		}
 	}
+	t.webhooks()
 	t.refreshHomes(before, in.Waiting)
 	return &Transition{Instance: in, From: t.from, Events: t.events, Effects: t.effects}
 }

@@ -322,6 +322,10 @@ type Effect struct {
 	Workflow  string     `bson:"workflow,omitempty" json:"workflow,omitempty"`
 	Note      string     `bson:"note,omitempty" json:"note,omitempty"`
 	CreatedAt time.Time  `bson:"created_at" json:"created_at"`
+	// Hook is the index of the webhook in the process's Webhooks, and
+	// Payload the JSON body to send it, for an EffectWebhook.
+	Hook    int    `bson:"hook,omitempty" json:"hook,omitempty"`
+	Payload string `bson:"payload,omitempty" json:"payload,omitempty"`
 }
 
 // MessageRef locates a posted Slack message.

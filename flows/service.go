@@ -143,6 +143,14 @@ func (s *Service) RecordFailure(ctx context.Context, id string, f Failure) (*Ins
 	})
 }
 
+// RedeliverWebhook sends webhook event eventID of instance id, given up
+// before, again (see the function RedeliverWebhook).
+func (s *Service) RedeliverWebhook(ctx context.Context, id, eventID string) (*Instance, error) {
+	return s.transact(ctx, id, "redelivering webhook event "+eventID, func(p *Process, w *Workflow, in *Instance, now time.Time) (*Transition, error) {
+		return RedeliverWebhook(p, w, in, eventID, now)
+	})
+}
+
 // transact loads instance id and its definition, computes a transition
 // with next and saves it, again on what is stored when another save came
 // first. An error of next is returned with the instance as loaded.

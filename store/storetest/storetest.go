@@ -65,6 +65,7 @@ var contract = []contractTest{
 
 	// The outbox (outbox.go).
 	{name: "TransitionWritesOutbox", run: testTransitionWritesOutbox},
+	{name: "WebhookEffects", run: testWebhookEffects},
 	{name: "DeliveredNotResurrected", run: testDeliveredNotResurrected},
 	{name: "OutboxClaim", run: testOutboxClaim},
 	{name: "ReleaseOutbox", run: testReleaseOutbox},
