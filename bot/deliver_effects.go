@@ -125,6 +125,8 @@ func (x *delivery) effect(ctx context.Context, e flows.Effect) (string, *flows.M
 		blocks := failureBlocks(r, *f)
 		_, err := x.post(ctx, e, channel, notification(blocks), blocks)
 		return "", nil, err
+	case flows.EffectCompleteFunction:
+		return "", nil, x.completeFunction(ctx, e)
 	case flows.EffectRefreshHome:
 		x.d.homes.mark(e.User)
 		for _, u := range e.Users {

@@ -67,6 +67,9 @@ type DispatcherConfig struct {
 	// A Retry-After from Slack is waited out in any case. Zero: 1 s and
 	// 1 min.
 	RetryBackoff, RetryBackoffMax time.Duration
+	// Webhooks takes the outbox's webhook events, which Deliver leaves to
+	// it (see WebhookSender); nil leaves them in the outbox.
+	Webhooks interface{ Kick(id string) }
 	// ProbeEvery is how often auth.test checks the bot token while delivery
 	// is paused (see Paused); it doubles up to ProbeEveryMax. Zero: 5 s
 	// and 1 min.
@@ -380,7 +383,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 		return err
 	}
 	x := &delivery{d: d, claim: claim{id: id, holder: holder, until: now.Add(d.cfg.ClaimTTL)}}
-	delivered := false
+	delivered, hooks := false, d.webhooksOf(in)
 	defer func() {
 		if x.unsure {
 			// A post may have gone out unanswered. Keeping the claim
@@ -396,6 +399,11 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 		more, err := d.store.ReleaseOutbox(rctx, id, holder, in.Version)
 		if err != nil {
 			d.log.Warn("releasing the outbox claim", "instance_id", id, "err", err)
+		}
+		if more && hooks {
+			// Webhook events wait in the outbox for their own lane: more
+			// only says so, unless a transition added Slack effects too.
+			more = d.slackWaiting(rctx, id)
 		}
 		if more && delivered {
 			// A transition came in while this replica held the claim: its
@@ -413,6 +421,9 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 		in.Messages = map[string]flows.MessageRef{}
 	}
 	for _, e := range in.PendingEffects() {
+		if e.Kind == flows.EffectWebhook {
+			continue // the webhook lane's (see webhooksOf)
+		}
 		// The claim must outlast what this effect does.
 		if err := d.hold(ctx, &x.claim); err != nil {
 			return err

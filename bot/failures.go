@@ -20,6 +20,8 @@ func (r request) failureLine(f flows.Failure) string {
 		return "⚠️ Could not start *" + escape(workflowTitle(r.p, f.Workflow)) + "*: " + escape(f.Reason) + ". " + told
 	case flows.EffectAskReviewer:
 		return "⚠️ Slack would not deliver the request to " + user(f.User) + " (" + codeText(f.Code) + "), so they were not asked. Tell them, or ask the process owners to reassign it."
+	case flows.EffectWebhook:
+		return "⚠️ Webhook event " + escape(f.Key) + " (" + escape(f.Note) + ") was not delivered: " + escape(f.Reason) + ". `handoff webhooks redeliver " + escape(f.Key) + "` sends it again."
 	case flows.EffectUpdateReviews:
 		return "⚠️ Slack would not let Handoff update " + user(f.User) + "'s message (" + codeText(f.Code) + "); it may still show buttons that no longer act."
 	}

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/dlclark/regexp2"
+	"github.com/handoffbot/handoff/bot"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 )
@@ -24,6 +26,12 @@ const manifestSchema = "testdata/slack-manifest-schema/manifest.schema.1.0.0.jso
 // reviewers, and im:history, channels:history and groups:history for
 // conversations.history, to find a message posted before a crash.
 var wantScopes = []string{"channels:history", "chat:write", "commands", "groups:history", "im:history", "im:write", "usergroups:read", "users:read"}
+
+// manifestParameter is one input or output parameter of a function.
+type manifestParameter struct {
+	Type       string `yaml:"type"`
+	IsRequired bool   `yaml:"is_required"`
+}
 
 // manifest is the part of the manifest Handoff relies on.
 type manifest struct {
@@ -55,10 +63,16 @@ type manifest struct {
 			RequestURL string   `yaml:"request_url"`
 			BotEvents  []string `yaml:"bot_events"`
 		} `yaml:"event_subscriptions"`
-		SocketModeEnabled    bool `yaml:"socket_mode_enabled"`
-		TokenRotationEnabled bool `yaml:"token_rotation_enabled"`
-		OrgDeployEnabled     bool `yaml:"org_deploy_enabled"`
+		SocketModeEnabled    bool   `yaml:"socket_mode_enabled"`
+		TokenRotationEnabled bool   `yaml:"token_rotation_enabled"`
+		OrgDeployEnabled     bool   `yaml:"org_deploy_enabled"`
+		FunctionRuntime      string `yaml:"function_runtime"`
 	} `yaml:"settings"`
+	Functions map[string]struct {
+		Title            string                       `yaml:"title"`
+		InputParameters  map[string]manifestParameter `yaml:"input_parameters"`
+		OutputParameters map[string]manifestParameter `yaml:"output_parameters"`
+	} `yaml:"functions"`
 	OAuthConfig struct {
 		Scopes struct {
 			Bot []string `yaml:"bot"`
@@ -213,9 +227,38 @@ func TestManifestContent(t *testing.T) {
 	if h := m.Features.AppHome; !h.HomeTabEnabled || !h.MessagesTabEnabled || h.MessagesTabReadOnlyEnabled {
 		t.Errorf("app home = %+v; want home tab, writable messages tab", h)
 	}
-	if s := m.Settings; !s.SocketModeEnabled || s.TokenRotationEnabled || s.OrgDeployEnabled {
-		t.Errorf("settings: socket mode %v, token rotation %v, org deploy %v; want true, false, false",
-			s.SocketModeEnabled, s.TokenRotationEnabled, s.OrgDeployEnabled)
+	// Workflow Builder steps need an org-ready app with remote functions.
+	if s := m.Settings; !s.SocketModeEnabled || s.TokenRotationEnabled || !s.OrgDeployEnabled || s.FunctionRuntime != "remote" {
+		t.Errorf("settings: socket mode %v, token rotation %v, org deploy %v, function runtime %q; want true, false, true, remote",
+			s.SocketModeEnabled, s.TokenRotationEnabled, s.OrgDeployEnabled, s.FunctionRuntime)
+	}
+	if !slices.Contains(m.Settings.EventSubscriptions.BotEvents, "function_executed") {
+		t.Errorf("bot events = %v; want function_executed, for the Workflow Builder step", m.Settings.EventSubscriptions.BotEvents)
+	}
+	fn, ok := m.Functions[bot.FunctionCallback]
+	if !ok || len(m.Functions) != 1 {
+		t.Fatalf("functions = %v; want only %s", m.Functions, bot.FunctionCallback)
+	}
+	params := func(ps map[string]manifestParameter) map[string]string {
+		out := map[string]string{}
+		for name, p := range ps {
+			out[name] = p.Type
+		}
+		return out
+	}
+	wantIn := map[string]string{"workflow": "string", "requester": "slack#/types/user_id", "values": "string"}
+	if got := params(fn.InputParameters); !maps.Equal(got, wantIn) {
+		t.Errorf("%s inputs = %v, want %v", bot.FunctionCallback, got, wantIn)
+	}
+	// The outputs are what flows.FunctionOutputs makes of a request.
+	wantOut := map[string]string{"outcome": "string", "decided_by": "slack#/types/user_id", "reason": "string", "request_id": "string"}
+	if got := params(fn.OutputParameters); !maps.Equal(got, wantOut) {
+		t.Errorf("%s outputs = %v, want %v", bot.FunctionCallback, got, wantOut)
+	}
+	for name, p := range fn.OutputParameters {
+		if p.IsRequired != (name == "outcome" || name == "request_id") {
+			t.Errorf("output %s: is_required = %v; only outcome and request_id are always set", name, p.IsRequired)
+		}
 	}
 	if got := slices.Sorted(slices.Values(m.OAuthConfig.Scopes.Bot)); !slices.Equal(got, wantScopes) {
 		t.Errorf("bot scopes = %v, want exactly %v", got, wantScopes)

@@ -22,6 +22,8 @@ type Metrics struct {
 	effectsFailed   *prometheus.CounterVec
 	deliveryPaused  prometheus.Gauge
 	lookups         *prometheus.CounterVec
+	hooksDelivered  *prometheus.CounterVec
+	hooksFailed     *prometheus.CounterVec
 }
 
 // NewMetrics registers the bot's metrics.
@@ -56,9 +58,16 @@ func NewMetrics() *Metrics {
 			Name: "handoff_delivery_lookups_total",
 			Help: "Looks in conversations.history for an earlier post of an effect before posting it, by why (retried, restarted, old) and outcome (found, not_found, failed, skipped).",
 		}, []string{"reason", "outcome"}),
+		hooksDelivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handoff_webhooks_delivered_total", Help: "Webhook events a receiver accepted (2xx), by event.",
+		}, []string{"event"}),
+		hooksFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handoff_webhooks_failed_total",
+			Help: "Webhook events given up (refused for good, or still failing when their retries ran out), by event and error.",
+		}, []string{"event", "error"}),
 	}
 	m.reg.MustRegister(m.requests, m.transitions, m.outboxDepth, m.deliveryLatency, m.slackErrors,
-		m.effectsFailed, m.deliveryPaused, m.lookups,
+		m.effectsFailed, m.deliveryPaused, m.lookups, m.hooksDelivered, m.hooksFailed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -502,6 +502,9 @@ func (s *Server) handleEvent(id string, ev slackevents.EventsAPIEvent) {
 		}
 	}
 	s.cfg.Metrics.request("event", "ok")
+	if e, ok := ev.InnerEvent.Data.(*slackevents.FunctionExecutedEvent); ok {
+		s.functionExecuted(s.ctx, e)
+	}
 	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && (e.Tab == "home" || e.Tab == "") {
 		who := e.User
 		s.background(func(ctx context.Context) {

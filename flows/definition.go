@@ -29,6 +29,10 @@ type Process struct {
 	// nudges inside it. Nil means wall-clock time.
 	WorkingHours *WorkingHours
 
+	// Webhooks are told of the events of every request of the process
+	// (see Webhook).
+	Webhooks []Webhook
+
 	// Source is the file the process was loaded from, byte for byte, and its
 	// hash; Version is the definition version the store recorded for that hash
 	// (0 until recorded).

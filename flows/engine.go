@@ -182,6 +182,7 @@ func (t *tx) done() *Transition {
 			}
 		}
 	}
+	t.webhooks()
 	t.refreshHomes(before, in.Waiting)
 	return &Transition{Instance: in, From: t.from, Events: t.events, Effects: t.effects}
 }
@@ -623,6 +624,7 @@ func (t *tx) ended() {
 	if t.p.hasJoins() {
 		t.effect(Effect{Kind: EffectContinueCase})
 	}
+	t.functionEnded()
 }
 
 // assignees is who step def asks: its resolved people without the

@@ -27,6 +27,11 @@ type Failure struct {
 	Reason string    `bson:"reason" json:"reason"`
 	Code   string    `bson:"code" json:"code"`
 	At     time.Time `bson:"at" json:"at"`
+	// Hook, Note and Payload keep a failed webhook event (Key is its event
+	// id), so that it can be sent again (see RedeliverWebhook).
+	Hook    int    `bson:"hook,omitempty" json:"hook,omitempty"`
+	Note    string `bson:"note,omitempty" json:"note,omitempty"`
+	Payload string `bson:"payload,omitempty" json:"payload,omitempty"`
 }
 
 // ActionFailed is the history entry of a recorded Failure.

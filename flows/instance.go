@@ -110,6 +110,11 @@ type Instance struct {
 	// Failures are what Handoff had to do for this instance and could not
 	// (see RecordFailure), in the order they happened.
 	Failures []Failure `bson:"failures,omitempty" json:"failures,omitempty"`
+
+	// FunctionExecution is the Slack Workflow Builder run (its
+	// function_execution_id) that started this request and waits for its
+	// outcome; empty for requests started otherwise (see SubmitStep).
+	FunctionExecution string `bson:"function_execution,omitempty" json:"function_execution,omitempty"`
 }
 
 // CurrentStep returns the step in play, or nil when the instance has ended.
@@ -317,6 +322,10 @@ type Effect struct {
 	Workflow  string     `bson:"workflow,omitempty" json:"workflow,omitempty"`
 	Note      string     `bson:"note,omitempty" json:"note,omitempty"`
 	CreatedAt time.Time  `bson:"created_at" json:"created_at"`
+	// Hook is the index of the webhook in the process's Webhooks, and
+	// Payload the JSON body to send it, for an EffectWebhook.
+	Hook    int    `bson:"hook,omitempty" json:"hook,omitempty"`
+	Payload string `bson:"payload,omitempty" json:"payload,omitempty"`
 }
 
 // MessageRef locates a posted Slack message.

@@ -542,7 +542,7 @@ workflows: []
 		{"two documents", head + ok + `--- # ERROR: a second YAML document (after ---); put each process in its own file
 process: q
 `},
-		{"not a mapping", `- process: p # ERROR: the process file: want a mapping of keys (process, title, channel, owners, roles, working_hours, workflows), got a list
+		{"not a mapping", `- process: p # ERROR: the process file: want a mapping of keys (process, title, channel, owners, roles, working_hours, webhooks, workflows), got a list
 `},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-var processKeys = []string{"process", "title", "channel", "owners", "roles", "working_hours", "workflows"}
+var processKeys = []string{"process", "title", "channel", "owners", "roles", "working_hours", "webhooks", "workflows"}
 
 func (d *decoder) process(root *yaml.Node) (*Process, *meta) {
 	p := &Process{}
@@ -44,6 +44,9 @@ func (d *decoder) process(root *yaml.Node) (*Process, *meta) {
 	}
 	if n := o.get("working_hours"); n != nil {
 		p.WorkingHours = d.workingHours(n)
+	}
+	if n := o.get("webhooks"); n != nil {
+		p.Webhooks = d.webhooks(n)
 	}
 	n := o.get("workflows")
 	if n == nil {

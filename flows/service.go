@@ -69,6 +69,14 @@ const maxAttempts = 20
 // Submit starts a new request of workflow w of process p for requester,
 // with values already checked by Workflow.ParseValues.
 func (s *Service) Submit(ctx context.Context, process, workflow, requester string, values Values) (*Instance, error) {
+	return s.SubmitID(ctx, NewID(), process, workflow, requester, values)
+}
+
+// SubmitID is Submit with the new instance's id chosen by the caller: an
+// API call with an idempotency key reserves the id first, so that a retry
+// of a call that died half-way starts the same request, once (the store
+// refuses a second instance of one id with ErrExists).
+func (s *Service) SubmitID(ctx context.Context, id, process, workflow, requester string, values Values) (*Instance, error) {
 	p := s.lib.Process(process)
 	if p == nil {
 		return nil, fmt.Errorf("submitting %s/%s: unknown process: %w", process, workflow, ErrNotFound)
@@ -77,7 +85,7 @@ func (s *Service) Submit(ctx context.Context, process, workflow, requester strin
 	if w == nil {
 		return nil, fmt.Errorf("submitting %s/%s: unknown workflow: %w", process, workflow, ErrNotFound)
 	}
-	return s.start(ctx, p, w, StartRequest{ID: NewID(), Requester: requester, Values: values, Version: p.Version})
+	return s.start(ctx, p, w, StartRequest{ID: id, Requester: requester, Values: values, Version: p.Version})
 }
 
 // StartHandoff starts workflow of parent's process in parent's case: the
@@ -132,6 +140,14 @@ func (s *Service) Act(ctx context.Context, id string, cmd Command) (*Instance, e
 func (s *Service) RecordFailure(ctx context.Context, id string, f Failure) (*Instance, error) {
 	return s.transact(ctx, id, "recording the failure of "+f.Effect, func(p *Process, w *Workflow, in *Instance, now time.Time) (*Transition, error) {
 		return RecordFailure(p, w, in, f, now)
+	})
+}
+
+// RedeliverWebhook sends webhook event eventID of instance id, given up
+// before, again (see the function RedeliverWebhook).
+func (s *Service) RedeliverWebhook(ctx context.Context, id, eventID string) (*Instance, error) {
+	return s.transact(ctx, id, "redelivering webhook event "+eventID, func(p *Process, w *Workflow, in *Instance, now time.Time) (*Transition, error) {
+		return RedeliverWebhook(p, w, in, eventID, now)
 	})
 }
 

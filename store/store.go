@@ -133,6 +133,8 @@ type DB interface {
 	// fenced like ClaimOnce, and returns how many it dropped.
 	PruneClaims(ctx context.Context, l Lease, before, now time.Time) (int, error)
 
+	Integrations // tokens, idempotency keys, the API's list (integrations.go)
+
 	Copier
 
 	// Ping reports whether the database answers, for GET /healthz.
@@ -161,6 +163,9 @@ type Copier interface {
 	// PutActivation writes the seq'th (from 1) activation of a.Process,
 	// or does nothing when it is recorded already.
 	PutActivation(ctx context.Context, seq int, a flows.Activation) error
+	// PutToken writes an API token as it is (hash, times, revocation),
+	// or does nothing when a token of that name is recorded already.
+	PutToken(ctx context.Context, t Token) error
 	// AllAbsences returns every recorded absence, by user.
 	AllAbsences(ctx context.Context) ([]flows.Absence, error)
 	// Count returns how many instances, definition versions, activations

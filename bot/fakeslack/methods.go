@@ -67,6 +67,10 @@ func (s *Server) dispatchLocked(method, token string, args map[string]string) an
 		h = s.authTestLocked
 	case "apps.connections.open":
 		h = s.appsConnectionsOpenLocked
+	case "functions.completeSuccess":
+		h = s.functionsCompleteSuccessLocked
+	case "functions.completeError":
+		h = s.functionsCompleteErrorLocked
 	default:
 		return errAnswer("unknown_method")
 	}

@@ -223,6 +223,8 @@ type Server struct {
 	responseURLs  map[string]int // path -> posts so far
 	responsePosts []ResponseURLPost
 
+	functions map[string]*FunctionRun // Workflow Builder runs, by execution id
+
 	tickets    map[string]bool
 	sockets    []*socketConn
 	nextSocket int

@@ -63,6 +63,7 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	} else if users := managerUsers(procs); len(users) > 0 {
 		fmt.Fprintf(stdout, "note: no directory file is set (-directory or HANDOFF_DIRECTORY), so the manager steps of %s would find nobody\n", strings.Join(users, ", "))
 	}
+	warnWebhookSecrets(stdout, procs)
 	if forSandbox() {
 		warnSandboxGroups(stdout, processGroups(procs))
 	}

@@ -54,7 +54,10 @@ func init() {
 		{"flows", "list, print and compare the recorded versions of process files", runFlows},
 		{"report", "where requests wait: per process, workflow, step and reviewer", runReport},
 		{"export", "write the audit trail as CSV or JSON lines", runExport},
+		{"webhooks", "list the webhook events that failed, send one again (webhooks failed, webhooks redeliver ID)", runWebhooks},
 		{"store", "copy everything from one store to another (store copy --to mongodb://…)", runStore},
+		{"token", "make, list and revoke the HTTP API's tokens (token create --name erp --process procurement)", runToken},
+		{"request", "start a request through a running bot's HTTP API (request start WORKFLOW --as USER --set k=v)", runRequest},
 		{"seed", "make up requests to try reports and the digest with (seed --requests N)", runSeed},
 		{"version", "print the version of this build", runVersion},
 	}

@@ -154,6 +154,7 @@ func startSandbox(ctx context.Context, cfg Config, now func() time.Time, stderr 
 	mux.Handle("/slack/", bot)
 	mux.Handle("/healthz", bot)
 	mux.Handle("/metrics", bot)
+	mux.Handle("/api/", bot) // the HTTP API, to try with a token of the sandbox's store
 	mux.Handle("/", sb.Handler())
 	app.httpServer.Handler = mux
 	// The page keeps a state request waiting for news; a shutdown must

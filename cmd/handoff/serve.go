@@ -48,6 +48,10 @@ type Config struct {
 	DigestCron string        `envconfig:"HANDOFF_DIGEST_CRON" default:"0 9 * * 1-5"`
 	Timezone   string        `envconfig:"HANDOFF_TIMEZONE" default:"UTC"`
 
+	// WebhookGiveUp is how long a webhook event is retried before it is
+	// recorded as failed (see `handoff webhooks failed`).
+	WebhookGiveUp time.Duration `envconfig:"HANDOFF_WEBHOOK_GIVE_UP" default:"24h"`
+
 	// pacing replaces Slack's rate-limit pacing (tests); nil paces to
 	// Slack's tiers.
 	pacing *bot.Pacer
@@ -61,6 +65,9 @@ type Config struct {
 	// tuneDispatcher changes the dispatcher's settings (tests: short
 	// claims, backoffs and token probes); nil keeps them.
 	tuneDispatcher func(*bot.DispatcherConfig)
+	// tuneWebhooks changes the webhook lane's settings (tests); nil keeps
+	// them.
+	tuneWebhooks func(*bot.WebhookConfig)
 	// wrapStore wraps the opened store (tests: a store that fails or
 	// stalls); nil uses it as it is.
 	wrapStore func(store.DB) store.DB
@@ -143,6 +150,7 @@ type App struct {
 	svc        *flows.Service
 	server     *bot.Server
 	dispatcher *bot.Dispatcher
+	webhooks   *bot.WebhookSender
 	listener   net.Listener
 	httpServer *http.Server
 	socket     *bot.Socket
@@ -187,6 +195,9 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 		// messages for five minutes. (The embedded store's serve took
 		// back every claim when it locked the file.)
 		n, err := db.ReleaseClaims(ctx, replica)
+		if err == nil {
+			_, err = db.ReleaseClaims(ctx, webhookHolder(replica))
+		}
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("taking back the delivery claims of replica %s: %w", replica, err)
@@ -205,10 +216,13 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 		Store: db, Service: svc, Slack: api, Clock: clock, Logger: log, Metrics: metrics, Holder: replica,
 		Pacing: cfg.pacing, Homes: db, ScanEvery: cfg.outboxScan,
 	}
+	a.webhooks = newWebhookSender(cfg, db, svc, clock, log, metrics, replica, processes)
+	dcfg.Webhooks = a.webhooks
 	if cfg.tuneDispatcher != nil {
 		cfg.tuneDispatcher(&dcfg)
 	}
 	a.dispatcher = bot.NewDispatcher(dcfg)
+	a.webhooks.UseDispatcher(a.dispatcher)
 	a.server = bot.NewServer(bot.Config{
 		SigningSecret: cfg.SlackSigningSecret, Service: svc, Slack: api, Dispatcher: a.dispatcher, Store: db,
 		Clock: clock, Logger: log, Metrics: metrics, Health: db.Ping, Homes: db, AckBudget: cfg.ackBudget,
@@ -227,7 +241,7 @@ func NewApp(ctx context.Context, cfg Config, clock flows.Clock, log *slog.Logger
 		return nil, fmt.Errorf("listening on HANDOFF_ADDR=%s: %w", cfg.Addr, err)
 	}
 	a.httpServer = &http.Server{
-		Handler:           a.server.Handler(),
+		Handler:           withAPI(a.server.Handler(), newAPI(db, svc, clock, a)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
@@ -302,6 +316,11 @@ func (a *App) Run(ctx context.Context) error {
 		defer outboxDone.Done()
 		a.dispatcher.Run(outbox)
 	}()
+	outboxDone.Add(1)
+	go func() {
+		defer outboxDone.Done()
+		a.webhooks.Run(outbox)
+	}()
 	intakeDone.Add(1)
 	go func() {
 		defer intakeDone.Done()
@@ -366,8 +385,8 @@ func (a *App) drain(ctx context.Context) int {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		ids, err := a.db.Undelivered(ctx, 1)
-		if err == nil && len(ids) == 0 {
+		ids, err := a.db.Undelivered(ctx, 100)
+		if err == nil && (len(ids) == 0 || onlyWebhooksLeft(ctx, a.db, ids)) {
 			return 0
 		}
 		select {

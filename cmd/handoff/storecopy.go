@@ -160,6 +160,16 @@ func copyStore(ctx context.Context, src, dst store.DB, progress io.Writer) (stor
 		}
 	}
 
+	tokens, err := src.Tokens(ctx)
+	if err != nil {
+		return store.Counts{}, err
+	}
+	for _, t := range tokens {
+		if err := dst.PutToken(ctx, t); err != nil {
+			return store.Counts{}, fmt.Errorf("copying API token %s: %w", t.Name, err)
+		}
+	}
+
 	var batch []*flows.Instance
 	read, written := 0, 0
 	flush := func() error {

@@ -43,6 +43,15 @@ func fillStore(t *testing.T, db store.DB, now time.Time) {
 			t.Fatal(err)
 		}
 	}
+	day := now.Truncate(time.Millisecond) // MongoDB keeps milliseconds
+	for _, tok := range []store.Token{
+		{Name: "erp", Hash: "e1", Processes: []string{h.p.Name}, Scopes: []string{"start", "read"}, CreatedAt: day.Add(-time.Hour), LastUsed: day},
+		{Name: "old", Hash: "o1", Processes: []string{h.p.Name}, Scopes: []string{"read"}, CreatedAt: day.Add(-2 * time.Hour), RevokedAt: day},
+	} {
+		if err := db.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // contents is everything a store holds but leases, in a comparable form.
@@ -51,6 +60,7 @@ type contents struct {
 	Definitions []flows.DefinitionVersion
 	Activations []flows.Activation
 	Absences    []flows.Absence
+	Tokens      []store.Token
 	Undelivered []string
 }
 
@@ -82,6 +92,9 @@ func contentsOf(t *testing.T, db store.DB) contents {
 		c.Activations = append(c.Activations, acts...)
 	}
 	if c.Absences, err = db.AllAbsences(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.Tokens, err = db.Tokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if c.Undelivered, err = db.Undelivered(ctx, 100); err != nil {

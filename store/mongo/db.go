@@ -31,6 +31,8 @@ const (
 	activationsName = "activations"
 	leasesName      = "leases"
 	awayName        = "away" // one absence per user, by user id
+	tokensName      = "api_tokens"
+	idempotencyName = "idempotency" // by token name and key
 )
 
 const (
@@ -63,6 +65,8 @@ type DB struct {
 	activations *mongodrv.Collection
 	leases      *mongodrv.Collection
 	away        *mongodrv.Collection
+	tokens      *mongodrv.Collection
+	idempotency *mongodrv.Collection
 
 	where string // hosts/database, for messages; never credentials
 	hosts string // the URI's hosts, for messages
@@ -200,6 +204,8 @@ func connect(uri, database string) (*DB, []string, error) {
 		activations: d.Collection(activationsName),
 		leases:      d.Collection(leasesName),
 		away:        d.Collection(awayName),
+		tokens:      d.Collection(tokensName),
+		idempotency: d.Collection(idempotencyName),
 		where:       where,
 		hosts:       hosts,
 		wait:        wait,

@@ -38,6 +38,10 @@ type index struct {
 //	definitions  process_version (unique) process, version desc                     DefinitionVersions, RecordDefinition's next number
 //	definitions  process_hash (unique)    process, hash                             RecordDefinition's lookup; one number per content
 //	activations  process_seq              process, seq desc                         Activations, RecordActivation's latest
+//	instances    process_created          process, created_at, _id                  ListRequests (the HTTP API's list)
+//	instances    process_state_created    process, state, created_at, _id           ListRequests with a status
+//	api_tokens   hash (unique)            hash                                      TokenByHash (every API call)
+//	idempotency  at                       at                                        PruneIdempotency
 func indexes() []index {
 	return []index{
 		{instancesName, "case_created", bson.D{{Key: "case_id", Value: 1}, {Key: "created_at", Value: 1}}, false,
@@ -66,6 +70,14 @@ func indexes() []index {
 			"RecordDefinition's lookup: process =, hash =; one number per content"},
 		{activationsName, "process_seq", bson.D{{Key: "process", Value: 1}, {Key: "seq", Value: -1}}, false,
 			"Activations, RecordActivation's latest: process =, sort seq"},
+		{instancesName, "process_created", bson.D{{Key: "process", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}, false,
+			"ListRequests: process =, created_at >=, sort created_at, _id"},
+		{instancesName, "process_state_created", bson.D{{Key: "process", Value: 1}, {Key: "state", Value: 1}, {Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}, false,
+			"ListRequests with a status: process =, state =, created_at >=, sort created_at, _id"},
+		{tokensName, "hash", bson.D{{Key: "hash", Value: 1}}, true,
+			"TokenByHash: hash =; one token per hash"},
+		{idempotencyName, "at", bson.D{{Key: "at", Value: 1}}, false,
+			"PruneIdempotency: at <"},
 	}
 }
 

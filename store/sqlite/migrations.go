@@ -101,6 +101,32 @@ CREATE TABLE claims (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX claims_at ON claims (lease, at);
 `,
+	// 2: the HTTP API: its tokens (by hash, never the token), the
+	// idempotency keys of its calls, and its list of a process's requests.
+	`
+CREATE TABLE api_tokens (
+	name       TEXT PRIMARY KEY,
+	hash       TEXT NOT NULL UNIQUE,
+	processes  TEXT NOT NULL,
+	scopes     TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	last_used  INTEGER,
+	revoked_at INTEGER
+) STRICT;
+
+CREATE TABLE idempotency (
+	token       TEXT NOT NULL,
+	key         TEXT NOT NULL,
+	fingerprint TEXT NOT NULL,
+	request_id  TEXT NOT NULL,
+	at          INTEGER NOT NULL,
+	PRIMARY KEY (token, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX idempotency_at ON idempotency (at);
+
+CREATE INDEX instances_process_created       ON instances (process, created_at, id);
+CREATE INDEX instances_process_state_created ON instances (process, state, created_at, id);
+`,
 }
 
 // ErrNewerSchema means the file was written by a newer handoff, whose

@@ -56,6 +56,14 @@ var planQueries = []struct {
 	{"Activations", qActivations, []any{"p"}},
 	{"Absence", qAbsence, []any{"U"}},
 	{"ClearAbsence", qClearAbsence, []any{"U"}},
+	{"TokenByHash", qTokenByHash, []any{"h"}},
+	{"RevokeToken", qRevokeToken, []any{"n", 1}},
+	{"TokenUsed", qTokenUsed, []any{"n", 1}},
+	{"Idempotency", qIdempotency, []any{"t", "k"}},
+	{"ReleaseIdempotency", qReleaseIdempotency, []any{"t", "k", "r"}},
+	{"PruneIdempotency", qPruneIdempotency, []any{1}},
+	{"ListRequests", qListRequests, []any{"testproc", int64(0), int64(0), "", 10}},
+	{"ListRequestsState", qListRequestsState, []any{"testproc", int64(0), int64(0), "", 10, "open"}},
 }
 
 // Left out, and why: qCount and qAllAbsences read whole tables for

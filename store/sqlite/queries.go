@@ -215,3 +215,34 @@ var writerStatements = []string{
 	qLastActivation, qInsertActivation, qPutActivation,
 	qSetAbsence, qClearAbsence,
 }
+
+// The HTTP API's tokens, idempotency keys and list.
+const (
+	tokenCols = `name, hash, processes, scopes, created_at, last_used, revoked_at`
+
+	qCreateToken = `INSERT INTO api_tokens (` + tokenCols + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT DO NOTHING`
+	qPutToken = `INSERT INTO api_tokens (` + tokenCols + `) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT DO NOTHING`
+	qTokenByHash = `SELECT ` + tokenCols + ` FROM api_tokens WHERE hash = ?1`
+	qTokens      = `SELECT ` + tokenCols + ` FROM api_tokens ORDER BY name`
+	qRevokeToken = `UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL`
+	qTokenUsed   = `UPDATE api_tokens SET last_used = ?2 WHERE name = ?1 AND (last_used IS NULL OR last_used < ?2)`
+
+	// qReserveIdempotency inserts the key, or replaces an expired record
+	// (made before ?6).
+	qReserveIdempotency = `INSERT INTO idempotency (token, key, fingerprint, request_id, at) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (token, key) DO UPDATE SET fingerprint = excluded.fingerprint, request_id = excluded.request_id, at = excluded.at
+WHERE idempotency.at < ?6`
+	qIdempotency        = `SELECT token, key, fingerprint, request_id, at FROM idempotency WHERE token = ?1 AND key = ?2`
+	qReleaseIdempotency = `DELETE FROM idempotency WHERE token = ?1 AND key = ?2 AND request_id = ?3`
+	qPruneIdempotency   = `DELETE FROM idempotency WHERE at < ?1`
+
+	// The list pages by (created_at, id) after (?3, ?4).
+	qListRequests = `SELECT ` + instanceCols + ` FROM instances
+WHERE process = ?1 AND created_at >= ?2 AND (created_at, id) > (?3, ?4)
+ORDER BY created_at, id LIMIT ?5`
+	qListRequestsState = `SELECT ` + instanceCols + ` FROM instances
+WHERE process = ?1 AND state = ?6 AND created_at >= ?2 AND (created_at, id) > (?3, ?4)
+ORDER BY created_at, id LIMIT ?5`
+)

@@ -65,6 +65,7 @@ var contract = []contractTest{
 
 	// The outbox (outbox.go).
 	{name: "TransitionWritesOutbox", run: testTransitionWritesOutbox},
+	{name: "WebhookEffects", run: testWebhookEffects},
 	{name: "DeliveredNotResurrected", run: testDeliveredNotResurrected},
 	{name: "OutboxClaim", run: testOutboxClaim},
 	{name: "ReleaseOutbox", run: testReleaseOutbox},
@@ -93,6 +94,12 @@ var contract = []contractTest{
 	// Hostile input (hostile.go).
 	{name: "HostileValues", run: testHostileValues},
 	{name: "HostileKeys", run: testHostileKeys},
+
+	// The HTTP API's tokens, idempotency keys and list (integrations.go).
+	{name: "Tokens", run: testTokens},
+	{name: "Idempotency", run: testIdempotency},
+	{name: "IdempotencyRace", run: testIdempotencyRace},
+	{name: "ListRequests", run: testListRequests},
 
 	// Copier (copier.go).
 	{name: "PutInstances", run: testPutInstances},
