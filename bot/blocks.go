@@ -52,14 +52,16 @@ func (r request) subject() string {
 	return out
 }
 
-// formFields is the form the values were entered on: a handed-off workflow
-// often has no form of its own and shows its parent's values.
+// formFields are the fields the values were entered on: the workflow's own
+// form, then, for a later workflow of a case, the fields of the forms
+// before it that its values hold (a handed-off workflow often has no form
+// of its own, and runs on the case's values).
 func (r request) formFields() []flows.Field {
-	if len(r.w.Form) > 0 {
-		return r.w.Form
-	}
-	var out []flows.Field
+	out := slices.Clone(r.w.Form)
 	seen := map[string]bool{}
+	for _, f := range out {
+		seen[f.ID] = true
+	}
 	for _, w := range r.p.Workflows {
 		for _, f := range w.Form {
 			if _, ok := r.in.Values[f.ID]; ok && !seen[f.ID] {

@@ -65,5 +65,10 @@ func failureBlocks(r request, f flows.Failure) []slack.Block {
 	title := escape(workflowTitle(r.p, f.Workflow))
 	text := "⚠️ " + user(r.in.Requester) + "'s request " + r.subject() + " is stuck: Handoff could not start *" + title + "* because " + escape(f.Reason) + "."
 	next := "Fix the flow file or the people it names (`handoff check` shows what it resolves to); until then *" + title + "* has to be done by hand."
+	if f.Code == "blocked" {
+		// Nothing is misconfigured: the case went another way.
+		text = "⛔ " + user(r.in.Requester) + "'s case " + r.subject() + " cannot go on: *" + title + "* will not start because " + escape(f.Reason) + "."
+		next = "If it is still needed, do it by hand or ask " + user(r.in.Requester) + " for a new request."
+	}
 	return []slack.Block{section(text), contextBlock(next + " · " + when(f.At)), slack.NewActionBlock("details", detailsButton(r.in))}
 }
