@@ -137,7 +137,7 @@ func (r *Route) plan(ctx context.Context, dir Directory, depth int) error {
 			continue
 		}
 		rs.Applies = ok
-		if rs.Reviewers, err = resolveEach(ctx, r.Process, s.Reviewers, r.Requester, r.Values, dir); err != nil {
+		if rs.Reviewers, err = resolveEach(ctx, r.Process, s.People(), r.Requester, r.Values, dir); err != nil {
 			return err
 		}
 		if rs.Escalation, err = resolveEach(ctx, r.Process, s.EscalateTo, r.Requester, r.Values, dir); err != nil {

@@ -98,22 +98,7 @@ func (t *tx) webhooks() {
 
 func (t *tx) webhook(e WebhookEvent, step string) {
 	in := t.in
-	if step == "" {
-		if cur := in.CurrentStep(); cur != nil {
-			step = cur.ID
-		}
-	}
-	req := WebhookRequest{
-		ID: in.ID, Status: in.State, Process: in.Process, Workflow: in.Workflow, Step: step,
-		WaitingOn: slices.Clone(in.Waiting), Requester: in.Requester, Values: in.Values,
-		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt,
-	}
-	if req.WaitingOn == nil {
-		req.WaitingOn = []string{}
-	}
-	if req.Values == nil {
-		req.Values = Values{}
-	}
+	req := t.snapshot(step)
 	for i, h := range t.p.Webhooks {
 		if !h.Wants(e) {
 			continue
