@@ -216,6 +216,9 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	if def.Type == flows.StepTask {
 		lead = "A task for you, for " + user(r.in.Requester) + "'s request: " + r.subject()
 	}
+	if def.Type == flows.StepCall {
+		lead = "⚙️ Do by hand what " + escape(def.Call.SystemName()) + " could not, for " + user(r.in.Requester) + "'s request: " + r.subject()
+	}
 	if round > 1 {
 		lead = "↩️ " + user(r.in.Requester) + " made the changes asked for and resubmitted: " + r.subject()
 	}
@@ -283,7 +286,7 @@ func escalationBlocks(r request, stepID string, round int, onBehalfOf string) []
 func reviewButtons(def *flows.Step, t target) []slack.BlockElement {
 	v := t.String()
 	var out []slack.BlockElement
-	if def.Type == flows.StepTask {
+	if def.Task() {
 		out = append(out, slack.NewButtonBlockElement(actionComplete, v, plain("Mark done", maxButtonText)).WithStyle(slack.StylePrimary))
 	} else {
 		out = append(out,
@@ -496,6 +499,9 @@ func (r request) statusLine() string {
 // waitingLine says who a step being asked waits on, since when, and
 // whether it was escalated.
 func (r request) waitingLine(run *flows.StepRun) string {
+	if def := r.w.Step(run.ID); def != nil && def.Type == flows.StepCall && !run.HandedOver {
+		return "⚙️ Waiting on " + escape(def.Call.SystemName()) + " (" + escape(def.Title) + ")…"
+	}
 	mark := "⏳"
 	if run.DueAt != nil && !r.now.Before(*run.DueAt) {
 		mark = "⚠️"
