@@ -216,11 +216,12 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	if def.Type == flows.StepTask {
 		lead = "A task for you, for " + user(r.in.Requester) + "'s request: " + r.subject()
 	}
-	if def.Type == flows.StepCall {
-		lead = "⚙️ Do by hand what " + escape(def.Call.SystemName()) + " could not, for " + user(r.in.Requester) + "'s request: " + r.subject()
-	}
 	if round > 1 {
 		lead = "↩️ " + user(r.in.Requester) + " made the changes asked for and resubmitted: " + r.subject()
+	}
+	if def.Type == flows.StepCall {
+		// Its rounds are the calls and the hand-over, never a resubmission.
+		lead = "⚙️ Do by hand what " + escape(def.Call.SystemName()) + " could not, for " + user(r.in.Requester) + "'s request: " + r.subject()
 	}
 	blocks := []slack.Block{section(lead)}
 	blocks = append(blocks, r.fieldBlocks()...)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/handoffbot/handoff/flows"
 )
@@ -47,7 +48,7 @@ func (h *WebhookSender) call(ctx context.Context, w *flows.Workflow, in *flows.I
 	if !he.final && (run.DueAt == nil || h.cfg.Clock.Now().Before(*run.DueAt)) {
 		return he, nil
 	}
-	reason := he.reason
+	reason := strings.Replace(he.reason, "the receiver", system, 1)
 	if !he.final {
 		reason = "still failing at the end of its SLA (" + def.SLA.String() + "): " + reason
 	}
