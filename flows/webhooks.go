@@ -26,7 +26,7 @@ type WebhookEvent string
 // The webhook events.
 const (
 	WebhookStarted     WebhookEvent = "started"      // the request was submitted (or a handoff started it)
-	WebhookStepDecided WebhookEvent = "step_decided" // a reviewer approved, rejected, asked for changes or completed a task
+	WebhookStepDecided WebhookEvent = "step_decided" // a reviewer approved, rejected, asked for changes or completed a task, or a system completed a call step
 	WebhookApproved    WebhookEvent = "approved"
 	WebhookRejected    WebhookEvent = "rejected"
 	WebhookCancelled   WebhookEvent = "cancelled"
@@ -78,7 +78,7 @@ func (t *tx) webhooks() {
 		switch ev.Action {
 		case ActionSubmit:
 			e = WebhookStarted
-		case ActionApprove, ActionReject, ActionRequestChanges, ActionComplete:
+		case ActionApprove, ActionReject, ActionRequestChanges, ActionComplete, ActionCallDone:
 			t.webhook(WebhookStepDecided, ev.Step)
 			if ev.Action == ActionReject {
 				e = WebhookRejected
