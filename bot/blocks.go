@@ -221,6 +221,10 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	if round > 1 {
 		lead = "↩️ " + user(r.in.Requester) + " made the changes asked for and resubmitted: " + r.subject()
 	}
+	if def.Type == flows.StepCall {
+		// Its rounds are the calls and the hand-over, never a resubmission.
+		lead = "⚙️ Do by hand what " + escape(def.Call.SystemName()) + " could not, for " + user(r.in.Requester) + "'s request: " + r.subject()
+	}
 	blocks := []slack.Block{section(lead)}
 	blocks = append(blocks, r.fieldBlocks()...)
 	a := run.Assignment(who)
@@ -285,7 +289,7 @@ func escalationBlocks(r request, stepID string, round int, onBehalfOf string) []
 func reviewButtons(def *flows.Step, t target) []slack.BlockElement {
 	v := t.String()
 	var out []slack.BlockElement
-	if def.Type == flows.StepTask {
+	if def.Task() {
 		out = append(out, slack.NewButtonBlockElement(actionComplete, v, plain("Mark done", maxButtonText)).WithStyle(slack.StylePrimary))
 	} else {
 		out = append(out,
@@ -498,6 +502,9 @@ func (r request) statusLine() string {
 // waitingLine says who a step being asked waits on, since when, and
 // whether it was escalated.
 func (r request) waitingLine(run *flows.StepRun) string {
+	if def := r.w.Step(run.ID); def != nil && def.Type == flows.StepCall && !run.HandedOver {
+		return "⚙️ Waiting on " + escape(def.Call.SystemName()) + " (" + escape(def.Title) + ")…"
+	}
 	mark := "⏳"
 	if run.DueAt != nil && !r.now.Before(*run.DueAt) {
 		mark = "⚠️"

@@ -371,7 +371,7 @@ workflows:
 		{"unknown step type", head + `  - id: w
     command: w
     steps:
-      - {id: s, type: review, reviewers: [manager]} # ERROR: unknown step type "review"; want approval (the default) or task
+      - {id: s, type: review, reviewers: [manager]} # ERROR: unknown step type "review"; want approval (the default), task or call
 `},
 
 		// Durations.

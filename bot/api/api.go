@@ -102,6 +102,7 @@ var routes = []route{
 	{"GET", "/requests", []int{200, 400, 403}, (*API).list},
 	{"GET", "/requests/{id}", []int{200, 403, 404}, (*API).get},
 	{"POST", "/requests/{id}/cancel", []int{200, 400, 403, 404, 409, 413, 415}, (*API).cancel},
+	{"POST", "/requests/{id}/steps/{step}/complete", []int{200, 400, 403, 404, 409, 413, 415, 422}, (*API).complete},
 }
 
 // Handler serves the API's routes under Prefix.

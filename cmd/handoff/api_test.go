@@ -259,7 +259,7 @@ func TestAPIStartAndTokens(t *testing.T) {
 	if code := run(context.Background(), []string{"token", "list"}, &out, &errb); code != 0 {
 		t.Fatalf("token list: exit %d: %s", code, errb.String())
 	}
-	if s := out.String(); !strings.Contains(s, "erp") || !strings.Contains(s, "procurement") || !strings.Contains(s, "start,read,cancel") ||
+	if s := out.String(); !strings.Contains(s, "erp") || !strings.Contains(s, "procurement") || !strings.Contains(s, "start,read,cancel,complete") ||
 		strings.Contains(s, tok) || !strings.HasSuffix(strings.TrimSpace(s), "Z  -") {
 		t.Errorf("token list =\n%s\nwant erp, its process and scopes, a last use, not revoked, no token", s)
 	}
