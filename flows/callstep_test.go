@@ -155,3 +155,38 @@ func TestCallStepFails(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIKey: `api: true` lets a workflow without a command be started
+// through the API, so nothing else need start it; a join cannot have it.
+func TestAPIKey(t *testing.T) {
+	const flow = `process: p
+workflows:
+  - id: order
+    api: true
+    steps:
+      - {id: raise, type: task, reviewers: ["user:U0PAULA"]}
+`
+	p, err := Parse("p.yml", []byte(flow))
+	if err != nil {
+		t.Fatalf("an api-only workflow: %v", err)
+	}
+	if w := p.Workflow("order"); !w.API || w.Command != "" {
+		t.Errorf("order: API %v, command %q; want started through the API only", w.API, w.Command)
+	}
+	const join = `process: p
+workflows:
+  - id: a
+    command: a
+    steps: [{id: s, type: task, reviewers: ["user:U0PAULA"]}]
+    on_done: [start:b]
+  - id: b
+    steps: [{id: s, type: task, reviewers: ["user:U0PAULA"]}]
+  - id: c
+    api: true
+    after: [b]
+    steps: [{id: s, type: task, reviewers: ["user:U0PAULA"]}]
+`
+	if _, err := Parse("p.yml", []byte(join)); err == nil || !strings.Contains(err.Error(), "api: true would start it in a case of its own") {
+		t.Errorf("a join with api: true: %v; want it refused", err)
+	}
+}

@@ -62,6 +62,10 @@ type Workflow struct {
 	ID      string
 	Title   string
 	Command string // `/request <command>`; empty: started only by a handoff
+	// API lets systems start the workflow through the HTTP API (POST
+	// /api/v1/requests) though it has no command; a workflow with a
+	// command can be started there anyway.
+	API bool
 
 	// AllowSelfApproval lets a requester review their own request. Off by
 	// default: a step whose only reviewer is the requester is then an error at
