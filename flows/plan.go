@@ -438,6 +438,9 @@ func (r *Route) writeStep(pw *planWriter, indent string, n string, s RouteStep, 
 		pw.printf("%sapprovals:  %s\n", in, describeApprovals(def.Approvals, s))
 	}
 	wh := r.Process.WorkingHours
+	if def.Call != nil {
+		wh = nil // a system keeps no office hours: its SLA is wall-clock time, as the engine counts it
+	}
 	sla := "none"
 	if def.SLA > 0 {
 		sla = describeSpan(def.SLA, def.SLAUnit, wh)
