@@ -52,14 +52,16 @@ func (r request) subject() string {
 	return out
 }
 
-// formFields is the form the values were entered on: a handed-off workflow
-// often has no form of its own and shows its parent's values.
+// formFields are the fields the values were entered on: the workflow's own
+// form, then, for a later workflow of a case, the fields of the forms
+// before it that its values hold (a handed-off workflow often has no form
+// of its own, and runs on the case's values).
 func (r request) formFields() []flows.Field {
-	if len(r.w.Form) > 0 {
-		return r.w.Form
-	}
-	var out []flows.Field
+	out := slices.Clone(r.w.Form)
 	seen := map[string]bool{}
+	for _, f := range out {
+		seen[f.ID] = true
+	}
 	for _, w := range r.p.Workflows {
 		for _, f := range w.Form {
 			if _, ok := r.in.Values[f.ID]; ok && !seen[f.ID] {
@@ -219,6 +221,10 @@ func reviewBlocks(r request, stepID string, round int, who string) []slack.Block
 	if round > 1 {
 		lead = "↩️ " + user(r.in.Requester) + " made the changes asked for and resubmitted: " + r.subject()
 	}
+	if def.Type == flows.StepCall {
+		// Its rounds are the calls and the hand-over, never a resubmission.
+		lead = "⚙️ Do by hand what " + escape(def.Call.SystemName()) + " could not, for " + user(r.in.Requester) + "'s request: " + r.subject()
+	}
 	blocks := []slack.Block{section(lead)}
 	blocks = append(blocks, r.fieldBlocks()...)
 	a := run.Assignment(who)
@@ -283,7 +289,7 @@ func escalationBlocks(r request, stepID string, round int, onBehalfOf string) []
 func reviewButtons(def *flows.Step, t target) []slack.BlockElement {
 	v := t.String()
 	var out []slack.BlockElement
-	if def.Type == flows.StepTask {
+	if def.Task() {
 		out = append(out, slack.NewButtonBlockElement(actionComplete, v, plain("Mark done", maxButtonText)).WithStyle(slack.StylePrimary))
 	} else {
 		out = append(out,
@@ -496,6 +502,9 @@ func (r request) statusLine() string {
 // waitingLine says who a step being asked waits on, since when, and
 // whether it was escalated.
 func (r request) waitingLine(run *flows.StepRun) string {
+	if def := r.w.Step(run.ID); def != nil && def.Type == flows.StepCall && !run.HandedOver {
+		return "⚙️ Waiting on " + escape(def.Call.SystemName()) + " (" + escape(def.Title) + ")…"
+	}
 	mark := "⏳"
 	if run.DueAt != nil && !r.now.Before(*run.DueAt) {
 		mark = "⚠️"

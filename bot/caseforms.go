@@ -11,7 +11,7 @@ func askFormBlocks(r request) []slack.Block {
 	title := escape(r.w.Title)
 	if r.in.State == flows.StateAwaitingForm {
 		return []slack.Block{
-			section("📝 Your request goes on with *" + title + "*, which needs a few details from you: " + r.subject() + "."),
+			section("📝 Your request goes on with " + r.subject() + ", which needs a few details from you."),
 			slack.NewActionBlock("requester", requesterButtons(r.in)...),
 		}
 	}

@@ -147,6 +147,13 @@ func (x *delivery) loadCase(ctx context.Context) error {
 		return fmt.Errorf("loading the case of %s: %w", x.r.in.ID, err)
 	}
 	x.r.later = slices.DeleteFunc(ins, func(c *flows.Instance) bool { return c.ID == x.r.in.ID })
+	// In the order the process lists its workflows, which is how a flow
+	// author reads them, not the order they happened to start in.
+	order := map[string]int{}
+	for i, w := range x.r.p.Workflows {
+		order[w.ID] = i
+	}
+	slices.SortStableFunc(x.r.later, func(a, b *flows.Instance) int { return order[a.Workflow] - order[b.Workflow] })
 	return nil
 }
 

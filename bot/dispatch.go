@@ -421,7 +421,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, id string) error {
 		in.Messages = map[string]flows.MessageRef{}
 	}
 	for _, e := range in.PendingEffects() {
-		if e.Kind == flows.EffectWebhook {
+		if laneEffect(e.Kind) {
 			continue // the webhook lane's (see webhooksOf)
 		}
 		// The claim must outlast what this effect does.

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -224,14 +224,14 @@ func (h *WebhookSender) Deliver(ctx context.Context, id string) error {
 	}
 	var todo []flows.Effect
 	for _, e := range in.PendingEffects() {
-		if e.Kind == flows.EffectWebhook {
+		if laneEffect(e.Kind) {
 			todo = append(todo, e)
 		}
 	}
 	if len(todo) == 0 {
 		return nil
 	}
-	p, _, err := h.cfg.Service.Definition(ctx, in)
+	p, w, err := h.cfg.Service.Definition(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -244,6 +244,21 @@ func (h *WebhookSender) Deliver(ctx context.Context, id string) error {
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if e.Kind == flows.EffectCall {
+			retry, err := h.call(ctx, w, in, e)
+			if err != nil {
+				return err // the store, not the system
+			}
+			if retry != nil {
+				after = max(after, retry.after)
+				failed = errors.Join(failed, fmt.Errorf("call of step %s: %w", e.Step, retry))
+				continue
+			}
+			if err := h.record(ctx, id, e.ID); err != nil {
+				return err
+			}
+			continue
 		}
 		err := h.send(ctx, p, in, e)
 		var he *hookError
@@ -314,12 +329,24 @@ func (h *WebhookSender) send(ctx context.Context, p *flows.Process, in *flows.In
 	if secret == "" {
 		return &hookError{code: "no_secret", reason: hook.SecretEnv + " was not set when Handoff started"}
 	}
+	if _, err := h.post(ctx, hook.URL, secret, []byte(e.Payload)); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.sent[key] = true
+	h.mu.Unlock()
+	return nil
+}
+
+// post makes one signed call of body to address and returns the start of
+// a 2xx answer. It returns a *hookError for what the receiver did, any
+// other error for what Handoff could not do.
+func (h *WebhookSender) post(ctx context.Context, address, secret string, body []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
-	body := []byte(e.Payload)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.URL, strings.NewReader(e.Payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, address, bytes.NewReader(body))
 	if err != nil {
-		return &hookError{code: "bad_url", reason: "the webhook address cannot be called", final: true}
+		return nil, &hookError{code: "bad_url", reason: "the address cannot be called", final: true}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Handoff-Webhooks/1")
@@ -332,23 +359,21 @@ func (h *WebhookSender) send(ctx context.Context, p *flows.Process, in *flows.In
 			code = "timeout"
 		}
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return ctx.Err() // shutting down
+			return nil, ctx.Err() // shutting down
 		}
 		var ue *url.Error
 		reason := code
 		if errors.As(err, &ue) {
 			reason = code + ": " + ue.Err.Error()
 		}
-		return &hookError{code: code, reason: reason}
+		return nil, &hookError{code: code, reason: reason}
 	}
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
 	resp.Body.Close()
 	s := resp.StatusCode
 	if s >= 200 && s < 300 {
-		h.mu.Lock()
-		h.sent[key] = true
-		h.mu.Unlock()
-		return nil
+		return answer, nil
 	}
 	code := "http_" + strconv.Itoa(s)
 	forNow := s >= 500 || s == http.StatusRequestTimeout || s == http.StatusTooManyRequests
@@ -356,7 +381,7 @@ func (h *WebhookSender) send(ctx context.Context, p *flows.Process, in *flows.In
 	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
 		he.after = time.Duration(secs) * time.Second
 	}
-	return he
+	return nil, he
 }
 
 // gaveUp records on the request that event e failed for good.
@@ -433,19 +458,24 @@ func (h *WebhookSender) record(ctx context.Context, id, effectID string) error {
 // dispatcher, not only webhook events.
 func hasSlackEffects(in *flows.Instance) bool {
 	for _, e := range in.Outbox {
-		if e.Kind != flows.EffectWebhook {
+		if !laneEffect(e.Kind) {
 			return true
 		}
 	}
 	return false
 }
 
+// laneEffect reports whether effects of kind k are the webhook lane's:
+// webhook events and the calls of call steps, which wait on systems
+// outside Slack.
+func laneEffect(k flows.EffectKind) bool { return k == flows.EffectWebhook || k == flows.EffectCall }
+
 // webhooksOf reports whether in's outbox holds webhook events, and hands
 // them to the webhook lane: the dispatcher delivers the Slack effects
 // around them without waiting for any receiver.
 func (d *Dispatcher) webhooksOf(in *flows.Instance) bool {
 	for _, e := range in.Outbox {
-		if e.Kind == flows.EffectWebhook {
+		if laneEffect(e.Kind) {
 			if d.cfg.Webhooks != nil {
 				d.cfg.Webhooks.Kick(in.ID)
 			}

@@ -96,15 +96,15 @@ type fieldConflict struct {
 }
 
 func (g *graph) caseForm(w *Workflow) (caseForm, []fieldConflict) {
-	cf := caseForm{fields: slices.Clone(w.Form)}
+	cf := caseForm{fields: valueFields(w)}
 	owner := map[string]*Workflow{}
-	for _, f := range w.Form {
+	for _, f := range cf.fields {
 		owner[f.ID] = w
 	}
 	var conflicts []fieldConflict
 	for _, a := range g.ancestors(w) {
 		cf.before = append(cf.before, a.ID)
-		for _, f := range a.Form {
+		for _, f := range valueFields(a) {
 			i := slices.IndexFunc(cf.fields, func(x Field) bool { return x.ID == f.ID })
 			switch {
 			case i < 0:

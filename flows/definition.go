@@ -62,6 +62,10 @@ type Workflow struct {
 	ID      string
 	Title   string
 	Command string // `/request <command>`; empty: started only by a handoff
+	// API lets systems start the workflow through the HTTP API (POST
+	// /api/v1/requests) though it has no command; a workflow with a
+	// command can be started there anyway.
+	API bool
 
 	// AllowSelfApproval lets a requester review their own request. Off by
 	// default: a step whose only reviewer is the requester is then an error at
@@ -192,7 +196,13 @@ type StepType string
 const (
 	StepApproval StepType = "approval" // reviewers approve or reject
 	StepTask     StepType = "task"     // an assignee marks it done
+	StepCall     StepType = "call"     // a system is called to do it (see Call)
 )
+
+// Task reports whether the people of the step mark it done rather than
+// approve it: a task, or a call whose system failed, handed to its
+// on_error people (a call step asks nobody otherwise).
+func (s *Step) Task() bool { return s.Type == StepTask || s.Type == StepCall }
 
 // Step is one stage of a workflow.
 type Step struct {
@@ -212,6 +222,11 @@ type Step struct {
 	EscalateTo []Reviewer
 	Escalation Escalation // what happens to EscalateTo; empty means EscalationAdd
 
+	// Call is what a call step calls; nil for the other types. OnError are
+	// who do by hand what the system could not, when the call fails.
+	Call    *Call
+	OnError []Reviewer
+
 	// Parallel numbers the step group, written `parallel: [...]` among the
 	// steps, that the step belongs to: 1 for the workflow's first group, 0
 	// for a step of its own. A group's steps are consecutive in Steps; they
@@ -226,6 +241,15 @@ type Step struct {
 	SLAUnit, RemindUnit Unit
 
 	Line int // where the step is defined, for messages
+}
+
+// People are who the step asks: its reviewers, or a call step's on_error
+// people, asked only when the call failed.
+func (s *Step) People() []Reviewer {
+	if s.Type == StepCall {
+		return s.OnError
+	}
+	return s.Reviewers
 }
 
 // Applies reports whether the step runs for a request with these values.

@@ -127,6 +127,10 @@ func Apply(p *Process, w *Workflow, in *Instance, cmd Command, now time.Time, pe
 		err = t.nudge()
 	case ActionEscalate:
 		err = t.escalate()
+	case ActionCallDone:
+		err = t.callDone(cmd)
+	case ActionCallFailed:
+		err = t.callFailed(cmd)
 	default:
 		err = fmt.Errorf("%w: unknown action %q", ErrWrongAction, cmd.Action)
 	}
@@ -297,7 +301,7 @@ func (t *tx) approve(cmd Command) error {
 	if cmd.Action == ActionComplete {
 		want = StepTask
 	}
-	if def.Type != want {
+	if def.Task() != (want == StepTask) {
 		return fmt.Errorf("%w: %s on a %s step", ErrWrongAction, cmd.Action, def.Type)
 	}
 	if want == StepTask {
@@ -420,6 +424,12 @@ func (t *tx) resubmit(cmd Command) error {
 		return fmt.Errorf("%w: no changes were asked for", ErrWrongAction)
 	}
 	if cmd.Values != nil {
+		// What call steps returned is no field of the form: it stays.
+		for k, v := range t.in.Values {
+			if _, ok := cmd.Values[k]; !ok && t.w.Field(k) == nil {
+				cmd.Values[k] = v
+			}
+		}
 		t.in.Values = cmd.Values
 	}
 	if lo, hi := group(t.w, t.in.Current); hi-lo > 1 {
@@ -537,8 +547,12 @@ func (t *tx) enterFrom(i int) error {
 	return nil
 }
 
-// enterStep asks step i's reviewers, in a new round.
+// enterStep asks step i's reviewers, in a new round, or calls its system.
 func (t *tx) enterStep(i int) error {
+	if t.w.Steps[i].Type == StepCall {
+		t.enterCall(i)
+		return nil
+	}
 	who, err := assignees(t.w, t.w.Steps[i], t.in.Requester, t.people)
 	if err != nil {
 		return err
@@ -643,7 +657,7 @@ func assignees(w *Workflow, def *Step, requester string, people People) ([]Assig
 		out = append(out, a)
 	}
 	if len(out) == 0 {
-		return nil, &NoReviewersError{Workflow: w.ID, Step: def.ID, SelfOnly: self, Reviewers: def.Reviewers}
+		return nil, &NoReviewersError{Workflow: w.ID, Step: def.ID, SelfOnly: self, Reviewers: def.People()}
 	}
 	return out, nil
 }

@@ -29,6 +29,9 @@ var (
 	// ErrWrongAction: the command does not fit the step (approve on a task,
 	// complete on an approval, resubmit when no changes were asked).
 	ErrWrongAction = errors.New("action does not apply here")
+	// ErrBadAnswer: a system's answer to a call step does not fit the
+	// values the step returns.
+	ErrBadAnswer = errors.New("the answer does not fit the step's returns")
 	// ErrNoReviewers: a step that applies would have nobody to act on it.
 	ErrNoReviewers = errors.New("a step has nobody to review it")
 	// ErrAlreadyAssignee: a reassignment names someone already asked.

@@ -189,6 +189,9 @@ type StepRun struct {
 	NextNudgeAt *time.Time `bson:"next_nudge_at,omitempty" json:"next_nudge_at,omitzero"`
 	EndedAt     *time.Time `bson:"ended_at,omitempty" json:"ended_at,omitzero"`
 	Escalated   bool       `bson:"escalated,omitempty" json:"escalated,omitempty"` // someone was added or told when the round passed its SLA (see Instance.EscalatedTo)
+	// HandedOver marks a call step whose call failed: its on_error people
+	// do it by hand, as a task.
+	HandedOver bool `bson:"handed_over,omitempty" json:"handed_over,omitempty"`
 }
 
 // Approvals counts the approvals the step has.

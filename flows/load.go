@@ -256,6 +256,7 @@ type unknownRef struct {
 type workflowMeta struct {
 	node        *yaml.Node
 	commandLine int
+	apiLine     int          // where api: true is written; 0 without
 	handoffs    []handoffRef // start: handoffs of every on_ list, not cancel_case
 	badHandoffs bool         // a handoff or join could not be read
 	joins       []joinRef

@@ -90,7 +90,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown key without a close one", head + ok + `
   - id: v
     command: v
-    colour: blue # ERROR: unknown key "colour" in workflow; known keys: id, title, command, allow_self_approval, when, after, after_any, form, steps, on_approved, on_done, on_rejected, on_cancelled
+    colour: blue # ERROR: unknown key "colour" in workflow; known keys: id, title, command, api, allow_self_approval, when, after, after_any, form, steps, on_approved, on_done, on_rejected, on_cancelled
     steps: [{id: s, reviewers: [manager]}]
 `},
 		{"unknown key in a field", head + `  - id: w
@@ -141,7 +141,7 @@ workflow: [] # ERROR: unknown key "workflow" in the process file; did you mean "
     form: {id: item, type: text} # ERROR: form: want a list, like [{id: item, type: text}]; got a mapping
     steps: [{id: s, reviewers: [manager]}]
 `},
-		{"list for a mapping", head + `  - [id, w] # ERROR: workflow: want a mapping of keys (id, title, command, allow_self_approval, when, after, after_any, form, steps, on_approved, on_done, on_rejected, on_cancelled), got a list
+		{"list for a mapping", head + `  - [id, w] # ERROR: workflow: want a mapping of keys (id, title, command, api, allow_self_approval, when, after, after_any, form, steps, on_approved, on_done, on_rejected, on_cancelled), got a list
 `},
 		{"list for text", head + `  - id: w
     title: [Purchase] # ERROR: title: want text, got a list
@@ -371,7 +371,7 @@ workflows:
 		{"unknown step type", head + `  - id: w
     command: w
     steps:
-      - {id: s, type: review, reviewers: [manager]} # ERROR: unknown step type "review"; want approval (the default) or task
+      - {id: s, type: review, reviewers: [manager]} # ERROR: unknown step type "review"; want approval (the default), task or call
 `},
 
 		// Durations.

@@ -11,7 +11,13 @@ import (
 
 // stepKeys are a step's keys; "parallel" is not one (an entry with it is a
 // group, see parallel) but is listed so that a misspelt one is suggested.
-var stepKeys = []string{"id", "title", "type", "when", "reviewers", "approvals", "sla", "remind_every", "escalate_to", "escalation", "parallel"}
+var stepKeys = []string{"id", "title", "type", "when", "reviewers", "approvals", "sla", "remind_every", "escalate_to", "escalation", "parallel", "url", "secret_env", "system", "wait", "returns", "on_error"}
+
+// callKeys are the keys only a call step has; peopleKeys those it has not.
+var (
+	callKeys   = []string{"url", "secret_env", "system", "wait", "returns", "on_error"}
+	peopleKeys = []string{"reviewers", "approvals", "remind_every", "escalate_to", "escalation"}
+)
 
 func (d *decoder) steps(n *yaml.Node, p *Process, w *Workflow) []*Step {
 	items, ok := d.list(n, "steps", "[{id: manager, reviewers: [manager]}]")
@@ -46,6 +52,9 @@ func (d *decoder) steps(n *yaml.Node, p *Process, w *Workflow) []*Step {
 		group++
 		for _, m := range members {
 			if s := d.step(m, p, w); s != nil {
+				if s.Type == StepCall {
+					d.errorf(m, "call step %s is in a parallel group; call steps run on their own for now: move it before or after the group", orUnnamed(s.ID))
+				}
 				s.Parallel = group
 				add(m, s)
 			}
@@ -118,10 +127,10 @@ func (d *decoder) step(n *yaml.Node, p *Process, w *Workflow) *Step {
 	if v := o.get("type"); v != nil {
 		if t, ok := d.text(v, "type"); ok {
 			switch StepType(t) {
-			case StepApproval, StepTask:
+			case StepApproval, StepTask, StepCall:
 				s.Type = StepType(t)
 			default:
-				d.errorf(v, "unknown step type %q; want approval (the default) or task", t)
+				d.errorf(v, "unknown step type %q; want approval (the default), task or call", t)
 			}
 		}
 	}
@@ -129,6 +138,18 @@ func (d *decoder) step(n *yaml.Node, p *Process, w *Workflow) *Step {
 		if src, ok := d.text(v, "when"); ok {
 			s.When = src
 			d.cur.conditions = append(d.cur.conditions, lateCondition{node: v, src: src, set: func(c *Condition) { s.Condition = c }})
+		}
+	}
+	if s.Type == StepCall {
+		if v := o.get("sla"); v != nil {
+			s.SLA, s.SLAUnit = d.duration(v, "sla")
+		}
+		d.call(o, s, p, w)
+		return s
+	}
+	for _, k := range callKeys {
+		if v := o.get(k); v != nil {
+			d.errorf(v, "%s is a key of a call step; add `type: call` or remove it", k)
 		}
 	}
 	if v := o.get("reviewers"); v != nil {
@@ -316,4 +337,96 @@ func (d *decoder) checkReviewer(n *yaml.Node, key string, r Reviewer, p *Process
 		}
 	}
 	return true
+}
+
+// call decodes what a call step calls. Its sla is required (past it the
+// call counts as failed), and so is on_error: a failed call with nobody
+// to take over would leave the request stuck.
+func (d *decoder) call(o object, s *Step, p *Process, w *Workflow) {
+	c := &Call{Wait: CallResponse}
+	s.Call = c
+	for _, k := range peopleKeys {
+		if v := o.get(k); v != nil {
+			d.errorf(v, "a call step asks nobody, so it has no %s; its on_error people take over when the call fails", k)
+		}
+	}
+	if v := o.get("url"); v == nil {
+		d.errorf(o.node, "call step %s has no url; add where to POST the request, like `url: https://erp.example.com/handoff/po`", orUnnamed(s.ID))
+	} else if u, ok := d.text(v, "url"); ok {
+		if msg := checkWebhookURL(u); msg != "" {
+			d.errorf(v, "call url %q: %s", u, msg)
+		}
+		c.URL = u
+	}
+	if v := o.get("secret_env"); v == nil {
+		d.errorf(o.node, "call step %s has no secret_env; name the environment variable that holds the signing secret, like `secret_env: HANDOFF_ERP_SECRET` (never the secret itself)", orUnnamed(s.ID))
+	} else if e, ok := d.text(v, "secret_env"); ok {
+		if !envName.MatchString(e) {
+			d.errorf(v, "call secret_env %q is not an environment variable name; want upper-case letters, digits and _, like HANDOFF_ERP_SECRET", e)
+		}
+		c.SecretEnv = e
+	}
+	if v := o.get("system"); v != nil {
+		if t, ok := d.label(v, "system", maxTitleLength); ok {
+			c.System = t
+		}
+	}
+	if v := o.get("wait"); v != nil {
+		if t, ok := d.text(v, "wait"); ok {
+			switch CallWait(t) {
+			case CallResponse, CallCallback:
+				c.Wait = CallWait(t)
+			default:
+				d.errorf(v, "wait: unknown value %q; want response (the answer completes the step, the default) or callback (the system completes it through the API)", t)
+			}
+		}
+	}
+	if v := o.get("returns"); v != nil {
+		c.Returns = d.returns(v, w)
+	}
+	if o.get("sla") == nil {
+		d.errorf(o.node, "call step %s has no sla; say how long the system may take, like `sla: 1h`: past it the call counts as failed and on_error takes over", orUnnamed(s.ID))
+	}
+	if v := o.get("on_error"); v != nil {
+		s.OnError = d.reviewers(v, "on_error", p, w)
+		if len(s.OnError) == 0 && deref(v).Kind == yaml.SequenceNode && len(deref(v).Content) == 0 {
+			d.errorf(v, "call step %s has an empty on_error list; name who does it by hand when the call fails, like [role:purchasing]", orUnnamed(s.ID))
+		}
+	} else {
+		d.errorf(o.node, "call step %s has no on_error; name who does it by hand when the call fails, like `on_error: [role:purchasing]`", orUnnamed(s.ID))
+	}
+}
+
+// returns decodes the values a call's answer may set: a mapping of value
+// id to type, text or number.
+func (d *decoder) returns(n *yaml.Node, w *Workflow) []Field {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "returns: want a mapping of value to type, like {po_number: text, total: number}, got %s", describe(n))
+		return nil
+	}
+	var out []Field
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		id, ok := d.id(k, "returned value")
+		if !ok {
+			continue
+		}
+		if w.Field(id) != nil {
+			d.errorf(k, "returns: %s is a field of the form; a system never overwrites what the requester entered: give the value another id", id)
+			continue
+		}
+		t, ok := d.text(v, "returns")
+		if !ok {
+			continue
+		}
+		switch FieldType(t) {
+		case FieldText, FieldNumber:
+		default:
+			d.errorf(v, "returns: %s has type %q; want text or number", id, t)
+			continue
+		}
+		out = append(out, Field{ID: id, Label: humanize(id), Type: FieldType(t), Line: k.Line})
+	}
+	return out
 }

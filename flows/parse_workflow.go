@@ -7,7 +7,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-var workflowKeys = []string{"id", "title", "command", "allow_self_approval", "when", "after", "after_any",
+var workflowKeys = []string{"id", "title", "command", "api", "allow_self_approval", "when", "after", "after_any",
 	"form", "steps", "on_approved", "on_done", "on_rejected", "on_cancelled"}
 
 func (d *decoder) workflow(n *yaml.Node, p *Process) (*Workflow, *workflowMeta) {
@@ -28,6 +28,14 @@ func (d *decoder) workflow(n *yaml.Node, p *Process) (*Workflow, *workflowMeta) 
 	if v := o.get("title"); v != nil {
 		if s, ok := d.label(v, "title", maxTitleLength); ok {
 			w.Title = s
+		}
+	}
+	if v := o.get("api"); v != nil {
+		if b, ok := d.boolean(v, "api"); ok {
+			w.API = b
+			if b {
+				wm.apiLine = v.Line
+			}
 		}
 	}
 	if v := o.get("command"); v != nil {
@@ -62,6 +70,9 @@ func (d *decoder) workflow(n *yaml.Node, p *Process) (*Workflow, *workflowMeta) 
 	w.OnCancelled = d.handoffs(o, "on_cancelled", wm)
 	w.After = d.joins(o, "after", wm)
 	w.AfterAny = d.joins(o, "after_any", wm)
+	if w.Joins() && w.API {
+		d.errorf(o.keys["api"], "workflow %s is a join (%s), so it starts in the case of the workflows it waits for; api: true would start it in a case of its own: remove api, or the join", orUnnamed(w.ID), joinKey(w))
+	}
 	if w.Joins() && o.get("command") != nil {
 		d.errorf(o.keys["command"], "workflow %s is a join (%s), so it starts in the case of the workflows it waits for; a command would start it in a case of its own: remove command, or the join", orUnnamed(w.ID), joinKey(w))
 	}

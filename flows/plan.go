@@ -137,7 +137,7 @@ func (r *Route) plan(ctx context.Context, dir Directory, depth int) error {
 			continue
 		}
 		rs.Applies = ok
-		if rs.Reviewers, err = resolveEach(ctx, r.Process, s.Reviewers, r.Requester, r.Values, dir); err != nil {
+		if rs.Reviewers, err = resolveEach(ctx, r.Process, s.People(), r.Requester, r.Values, dir); err != nil {
 			return err
 		}
 		if rs.Escalation, err = resolveEach(ctx, r.Process, s.EscalateTo, r.Requester, r.Values, dir); err != nil {
@@ -396,6 +396,9 @@ func (r *Route) writeStep(pw *planWriter, indent string, n string, s RouteStep, 
 	if def.Type == StepTask {
 		kind = " (task)"
 	}
+	if def.Call != nil {
+		kind = " (call to " + def.Call.SystemName() + ", " + string(def.Call.Wait) + ")"
+	}
 	side := ""
 	if def.Parallel > 0 && strings.HasSuffix(n, "a") {
 		size := 0
@@ -424,6 +427,9 @@ func (r *Route) writeStep(pw *planWriter, indent string, n string, s RouteStep, 
 	if def.Type == StepTask {
 		label = "assignees: "
 	}
+	if def.Call != nil {
+		label = "on_error:  " // who take over when the call fails
+	}
 	pw.printf("%s%s %s\n", in, label, describeResolved(s.Reviewers))
 	if s.SelfExcluded && len(s.Assignees) > 0 {
 		pw.printf("%s            (%s is left out: requesters do not review their own requests)\n", in, r.Requester)
@@ -432,6 +438,9 @@ func (r *Route) writeStep(pw *planWriter, indent string, n string, s RouteStep, 
 		pw.printf("%sapprovals:  %s\n", in, describeApprovals(def.Approvals, s))
 	}
 	wh := r.Process.WorkingHours
+	if def.Call != nil {
+		wh = nil // a system keeps no office hours: its SLA is wall-clock time, as the engine counts it
+	}
 	sla := "none"
 	if def.SLA > 0 {
 		sla = describeSpan(def.SLA, def.SLAUnit, wh)

@@ -182,6 +182,12 @@ func (t *tx) escalate() error {
 		return ErrStale
 	}
 	for i, j := range due {
+		if def := t.w.Steps[j]; def.Type == StepCall && !t.in.Steps[j].HandedOver {
+			if err := t.failCall(j, "sla", "no answer from "+def.Call.SystemName()+" within "+def.SLA.String()); err != nil {
+				return err
+			}
+			continue
+		}
 		t.escalateStep(&t.in.Steps[j], t.w.Steps[j], i == 0)
 	}
 	return nil

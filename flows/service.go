@@ -250,7 +250,7 @@ func (s *Service) people(ctx context.Context, p *Process, w *Workflow, requester
 		}
 	}
 	for _, st := range w.Steps {
-		a, err := resolve(st.Reviewers)
+		a, err := resolve(st.People())
 		if err != nil {
 			if ctx.Err() != nil {
 				return People{}, ctx.Err()

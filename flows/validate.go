@@ -147,8 +147,8 @@ func (g *graph) origins(m *meta) map[*Workflow][]*Workflow {
 	for _, w := range g.p.Workflows {
 		// A command written but wrong is reported already; count it, so
 		// what it starts is not also reported as unreachable.
-		if w.Command != "" || m.workflows[w].commandLine != 0 {
-			reach[w] = []*Workflow{w}
+		if w.Command != "" || m.workflows[w].commandLine != 0 || w.API {
+			reach[w] = []*Workflow{w} // started from Slack or the API, in a case of its own
 		}
 	}
 	add := func(set []*Workflow, ws ...*Workflow) []*Workflow {

@@ -26,7 +26,7 @@ type WebhookEvent string
 // The webhook events.
 const (
 	WebhookStarted     WebhookEvent = "started"      // the request was submitted (or a handoff started it)
-	WebhookStepDecided WebhookEvent = "step_decided" // a reviewer approved, rejected, asked for changes or completed a task
+	WebhookStepDecided WebhookEvent = "step_decided" // a reviewer approved, rejected, asked for changes or completed a task, or a system completed a call step
 	WebhookApproved    WebhookEvent = "approved"
 	WebhookRejected    WebhookEvent = "rejected"
 	WebhookCancelled   WebhookEvent = "cancelled"
@@ -78,7 +78,7 @@ func (t *tx) webhooks() {
 		switch ev.Action {
 		case ActionSubmit:
 			e = WebhookStarted
-		case ActionApprove, ActionReject, ActionRequestChanges, ActionComplete:
+		case ActionApprove, ActionReject, ActionRequestChanges, ActionComplete, ActionCallDone:
 			t.webhook(WebhookStepDecided, ev.Step)
 			if ev.Action == ActionReject {
 				e = WebhookRejected
@@ -98,22 +98,7 @@ func (t *tx) webhooks() {
 
 func (t *tx) webhook(e WebhookEvent, step string) {
 	in := t.in
-	if step == "" {
-		if cur := in.CurrentStep(); cur != nil {
-			step = cur.ID
-		}
-	}
-	req := WebhookRequest{
-		ID: in.ID, Status: in.State, Process: in.Process, Workflow: in.Workflow, Step: step,
-		WaitingOn: slices.Clone(in.Waiting), Requester: in.Requester, Values: in.Values,
-		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt,
-	}
-	if req.WaitingOn == nil {
-		req.WaitingOn = []string{}
-	}
-	if req.Values == nil {
-		req.Values = Values{}
-	}
+	req := t.snapshot(step)
 	for i, h := range t.p.Webhooks {
 		if !h.Wants(e) {
 			continue

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -102,6 +104,7 @@ var routes = []route{
 	{"GET", "/requests", []int{200, 400, 403}, (*API).list},
 	{"GET", "/requests/{id}", []int{200, 403, 404}, (*API).get},
 	{"POST", "/requests/{id}/cancel", []int{200, 400, 403, 404, 409, 413, 415}, (*API).cancel},
+	{"POST", "/requests/{id}/steps/{step}/complete", []int{200, 400, 403, 404, 409, 413, 415, 422}, (*API).complete},
 }
 
 // Handler serves the API's routes under Prefix.
@@ -115,9 +118,41 @@ func (a *API) Handler() http.Handler {
 		})
 	}
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		if allowed := methodsFor(strings.TrimPrefix(r.URL.Path, Prefix)); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			problem(w, http.StatusMethodNotAllowed, r.Method+" is not a method of "+r.URL.Path+"; use "+strings.Join(allowed, " or ")+".")
+			return
+		}
 		problem(w, http.StatusNotFound, "No such route; see "+Prefix+"/openapi.json.")
 	})
 	return mux
+}
+
+// methodsFor lists the methods of the routes whose path template matches
+// path: what a request with another method may use instead.
+func methodsFor(path string) []string {
+	var out []string
+	for _, rt := range routes {
+		if templateMatches(rt.path, path) && !slices.Contains(out, rt.method) {
+			out = append(out, rt.method)
+		}
+	}
+	return out
+}
+
+// templateMatches reports whether path fits tmpl, whose {name} segments
+// match any one segment.
+func templateMatches(tmpl, path string) bool {
+	ts, ps := strings.Split(tmpl, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i, t := range ts {
+		if !(strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") && ps[i] != "") && t != ps[i] {
+			return false
+		}
+	}
+	return true
 }
 
 //go:embed openapi.json

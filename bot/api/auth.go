@@ -21,10 +21,13 @@ const (
 	ScopeStart  = "start"  // POST /requests
 	ScopeRead   = "read"   // GET /requests, GET /requests/{id}
 	ScopeCancel = "cancel" // POST /requests/{id}/cancel
+	// ScopeComplete lets a system complete the call steps that wait for
+	// its callback: POST /requests/{id}/steps/{step}/complete.
+	ScopeComplete = "complete"
 )
 
 // Scopes are every scope, the default of `handoff token create`.
-var Scopes = []string{ScopeStart, ScopeRead, ScopeCancel}
+var Scopes = []string{ScopeStart, ScopeRead, ScopeCancel, ScopeComplete}
 
 // tokenPrefix marks Handoff's tokens, so that a secret scanner (or a
 // person) can tell one in a paste.

@@ -85,3 +85,22 @@ func must(t *testing.T, r *http.Response) []byte {
 	}
 	return b
 }
+
+// TestWrongMethodIsA405: a route asked with a method it does not have is a
+// 405 problem whose Allow header names the ones it has.
+func TestWrongMethodIsA405(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(New(Config{Clock: flows.ClockFunc(time.Now)}).Handler())
+	t.Cleanup(srv.Close)
+	for path, allow := range map[string]string{"/requests": "POST, GET", "/requests/AB12/cancel": "POST"} {
+		req, _ := http.NewRequest("DELETE", srv.URL+Prefix+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != allow || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("DELETE %s: %d, Allow %q; want a 405 problem allowing %s", path, resp.StatusCode, resp.Header.Get("Allow"), allow)
+		}
+	}
+}

@@ -158,8 +158,8 @@ func (a *API) startable(tok *Token, body StartBody) (*flows.Process, *flows.Work
 		return nil, nil, []FieldError{{"workflow", fmt.Sprintf("No workflow %q in the processes this token may start (%s).", body.Workflow, strings.Join(tok.Processes, ", "))}}
 	case len(found) > 1:
 		return nil, nil, []FieldError{{"process", fmt.Sprintf("Several processes have a workflow %q: say which one.", body.Workflow)}}
-	case wf.Command == "":
-		return nil, nil, []FieldError{{"workflow", fmt.Sprintf("%s can't be started by hand: it starts on its own when an earlier request calls for it.", wf.Title)}}
+	case wf.Command == "" && !wf.API:
+		return nil, nil, []FieldError{{"workflow", fmt.Sprintf("%s can't be started from outside: it starts on its own when an earlier request calls for it (give it a command, or api: true, to start it here).", wf.Title)}}
 	}
 	return found[0], wf, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/handoffbot/handoff/bot/api"
+	"github.com/handoffbot/handoff/bot/fakeslack"
 	"github.com/handoffbot/handoff/store"
 )
 
@@ -259,7 +260,7 @@ func TestAPIStartAndTokens(t *testing.T) {
 	if code := run(context.Background(), []string{"token", "list"}, &out, &errb); code != 0 {
 		t.Fatalf("token list: exit %d: %s", code, errb.String())
 	}
-	if s := out.String(); !strings.Contains(s, "erp") || !strings.Contains(s, "procurement") || !strings.Contains(s, "start,read,cancel") ||
+	if s := out.String(); !strings.Contains(s, "erp") || !strings.Contains(s, "procurement") || !strings.Contains(s, "start,read,cancel,complete") ||
 		strings.Contains(s, tok) || !strings.HasSuffix(strings.TrimSpace(s), "Z  -") {
 		t.Errorf("token list =\n%s\nwant erp, its process and scopes, a last use, not revoked, no token", s)
 	}
@@ -596,5 +597,36 @@ func TestAPIIdempotentRetries(t *testing.T) {
 	r := h.call("POST", "/requests", tok, body, "Idempotency-Key", "died")
 	if r.status != http.StatusOK || r.request(t).ID != "RESERVED01" || r.request(t).Requester != "UBEA" {
 		t.Errorf("the retry = %d %s; want 200 with request RESERVED01", r.status, r.body)
+	}
+}
+
+// TestAPIStartsAnAPIOnlyWorkflow: a workflow with `api: true` and no
+// command starts through the API, and not from Slack; a workflow with
+// neither is refused with the field named and what to write.
+func TestAPIStartsAnAPIOnlyWorkflow(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, func(c *Config) {
+		flow := strings.Replace(apiFlow, "    command: laptop\n", "    api: true\n", 1)
+		must(t, os.WriteFile(filepath.Join(c.Flows, "onboarding.yml"), []byte(flow), 0o644))
+	})
+	hr := h.token("hr", []string{"onboarding", "procurement"})
+	r := h.call("POST", "/requests", hr, map[string]any{"workflow": "laptop", "requester": "UANN", "values": map[string]any{"model": "X1"}})
+	if r.status != http.StatusCreated || r.request(t).Workflow != "laptop" {
+		t.Fatalf("starting the api-only workflow: %d %s; want 201", r.status, r.body)
+	}
+	h.wait("IT to be asked", h.dmHas("UIT", "asks you to approve"))
+
+	r = h.call("POST", "/requests", hr, map[string]any{"workflow": "purchase_order", "requester": "UANN", "values": map[string]any{}})
+	if p := r.problem(t); r.status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Field != "workflow" || !strings.Contains(p.Errors[0].Message, "api: true") {
+		t.Errorf("starting a handoff-only workflow: %d %s; want 422 naming the workflow field and api: true", r.status, r.body)
+	}
+	code, body := h.post("/slack/commands", fakeslack.SlashCommand("/request", "laptop", "UANN", "trigger-laptop", ""))
+	if code != http.StatusOK || !strings.Contains(body, "laptop") {
+		t.Fatalf("/request laptop: %d %s; want an answer about laptop", code, body)
+	}
+	for _, v := range h.slack.OpenedViews() {
+		if v.TriggerID == "trigger-laptop" {
+			t.Error("/request laptop opened a form for a workflow only the API starts")
+		}
 	}
 }

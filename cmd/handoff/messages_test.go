@@ -43,7 +43,11 @@ func (s *story) scene(title string) {
 	for _, c := range channels {
 		msgs = append(msgs, s.h.slack.Messages(c)...)
 	}
-	slices.SortStableFunc(msgs, func(a, b fakeslack.Message) int { return strings.Compare(a.TS, b.TS) })
+	// Within a scene, messages of different requests of a case are sent
+	// concurrently, in no fixed order: a scene lists what changed by
+	// channel, then by what it says, so that the file is the same on
+	// every run.
+	var entries []string
 	for _, m := range msgs {
 		text := seenAs(m)
 		key := m.Channel + "/" + m.TS
@@ -63,7 +67,11 @@ func (s *story) scene(title string) {
 		if m.ThreadTS != "" {
 			where += ", in the thread of an earlier message"
 		}
-		fmt.Fprintf(&s.out, "\n[%s, %s] notification: %s\n%s", where, verb, deDate(m.Text), text)
+		entries = append(entries, fmt.Sprintf("\n[%s, %s] notification: %s\n%s", where, verb, deDate(m.Text), text))
+	}
+	slices.Sort(entries)
+	for _, e := range entries {
+		s.out.WriteString(e)
 	}
 }
 
@@ -204,6 +212,31 @@ func TestMessages(t *testing.T) {
 		h.submit("UMGR", view, reason("Over the chair budget."))
 		s.scene("The manager rejects it")
 		s.check("changes_rejected")
+	})
+	t.Run("onboarding as a graph, a branch rejected", func(t *testing.T) {
+		t.Parallel()
+		h := newOnboardingHarnessWith(t, func(flow string) string {
+			flow = strings.Replace(flow, "        type: task\n        reviewers: [group:it-admins]", "        reviewers: [group:it-admins]", 1)
+			return strings.Replace(flow, "  - id: laptop\n    title: Laptop\n", "  - id: laptop\n    title: Laptop\n    form:\n      - {id: keyboard, label: Keyboard layout, type: select, options: [us, de], required: true}\n", 1)
+		})
+		h.setClock(storyTime)
+		s := newStory(h)
+		h.onboard("sales")
+		s.scene("Ann asks to onboard Nina, in sales")
+		h.approveOnboarding()
+		s.scene("People Ops and the hiring manager approve: IT accounts and the laptop start side by side; training is skipped")
+		n := len(h.slack.OpenedViews())
+		h.pressOn("U0ANN", "resubmit", "needs a few details")
+		view, _ := h.modal("request_form", n)
+		h.submit("U0ANN", view, map[string]map[string]any{"keyboard": {"value": fakeslack.SelectValue("de", "de")}})
+		s.scene("Ann gives the laptop's keyboard layout")
+		n = len(h.slack.OpenedViews())
+		h.press("U0IRIS", "reject")
+		view, _ = h.modal("reject_reason", n)
+		h.submit("U0IRIS", view, reason("No headcount for this role."))
+		h.pressOn("U0LUCAS", "complete", "Laptop")
+		s.scene("IT rejects the accounts; the laptop ships; the check-in cannot start")
+		s.check("onboarding_graph_rejected")
 	})
 	t.Run("reminded, overdue, handed off to nobody", func(t *testing.T) {
 		t.Parallel()

@@ -142,7 +142,7 @@ func TestOnboardingGraphWithARejection(t *testing.T) {
 		t.Error("the check-in was asked though IT accounts was rejected")
 	}
 	h.wait("the requester to be told", h.dmHas("U0ANN", "*Day-one check-in* · *Nina New* will not start: IT accounts was rejected."))
-	h.wait("the owner to be told", h.dmHas("U0HANNA", "is stuck: Handoff could not start *Day-one check-in* because IT accounts was rejected."))
+	h.wait("the owner to be told", h.dmHas("U0HANNA", "cannot go on: *Day-one check-in* will not start because IT accounts was rejected."))
 	status := h.lastStatus("U0ANN")
 	for _, want := range []string{"➡️ *Engineering training* · ⏭️ Skipped: Team not engineering.", "➡️ *Day-one check-in* · ⛔ Not started: IT accounts was rejected."} {
 		if !strings.Contains(status, want) {
@@ -189,7 +189,7 @@ func TestLaterWorkflowAsksForItsForm(t *testing.T) {
 	})
 	h.onboard("sales")
 	h.approveOnboarding()
-	h.wait("the requester to be asked for the laptop's details", h.dmHas("U0ANN", "Your request goes on with *Laptop*, which needs a few details from you"))
+	h.wait("the requester to be asked for the laptop's details", h.dmHas("U0ANN", "Your request goes on with *Laptop* · *Nina New*, which needs a few details from you"))
 	if h.dmHas("U0LUCAS", "Laptop")(h.slack) {
 		t.Fatal("the laptop task was asked before its form was filled in")
 	}

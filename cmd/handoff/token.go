@@ -20,7 +20,7 @@ import (
 const tokenAbout = `Token makes, lists and revokes the tokens other systems call the HTTP API
 (/api/v1, see the README's Integrations section) with.
 
-  token create --name NAME --process PROCESS[,PROCESS] [--scope start,read,cancel]
+  token create --name NAME --process PROCESS[,PROCESS] [--scope start,read,cancel,complete]
       makes a token and prints it once, alone on the last line: keep it in
       your secret store; Handoff keeps only its SHA-256. The token sees only
       the requests of its processes.
@@ -37,10 +37,10 @@ var tokenName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // runToken is `handoff token create|list|revoke`.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("token", "token create --name NAME --process PROCESS [--scope start,read,cancel] | token list | token revoke NAME", tokenAbout, stderr)
+	fs := newFlagSet("token", "token create --name NAME --process PROCESS [--scope start,read,cancel,complete] | token list | token revoke NAME", tokenAbout, stderr)
 	name := fs.String("name", "", "the token's `name`, such as erp (create)")
 	process := fs.String("process", "", "the `processes` the token may see, comma-separated (create)")
-	scope := fs.String("scope", strings.Join(api.Scopes, ","), "what the token may do, comma-separated: start, read, cancel (create)")
+	scope := fs.String("scope", strings.Join(api.Scopes, ","), "what the token may do, comma-separated: start, read, cancel, complete (create)")
 	if len(args) == 0 {
 		fs.Usage()
 		return fmt.Errorf("%w: want create, list or revoke", errUsage)

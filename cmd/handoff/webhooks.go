@@ -20,20 +20,30 @@ import (
 // its dispatcher, so that neither lane releases the other's claim.
 func webhookHolder(replica string) string { return replica + "/webhooks" }
 
-// webhookSecrets reads, once, the variables the processes' webhooks name
-// (secret_env). It returns the secrets by variable name and the names of
+// webhookSecrets reads, once, the variables the processes' webhooks and
+// call steps name (secret_env). It returns the secrets by variable name and the names of
 // the variables that are unset or empty.
 func webhookSecrets(processes []*flows.Process) (secrets map[string]string, unset []string) {
 	secrets = map[string]string{}
+	read := func(name string) {
+		if _, seen := secrets[name]; seen || slices.Contains(unset, name) {
+			return
+		}
+		if v := os.Getenv(name); v != "" {
+			secrets[name] = v
+		} else {
+			unset = append(unset, name)
+		}
+	}
 	for _, p := range processes {
 		for _, h := range p.Webhooks {
-			if _, seen := secrets[h.SecretEnv]; seen || slices.Contains(unset, h.SecretEnv) {
-				continue
-			}
-			if v := os.Getenv(h.SecretEnv); v != "" {
-				secrets[h.SecretEnv] = v
-			} else {
-				unset = append(unset, h.SecretEnv)
+			read(h.SecretEnv)
+		}
+		for _, w := range p.Workflows {
+			for _, s := range w.Steps {
+				if s.Call != nil {
+					read(s.Call.SecretEnv)
+				}
 			}
 		}
 	}
