@@ -139,8 +139,12 @@ func TestPauseWhileTheTokenIsRefused(t *testing.T) {
 	}
 
 	fake.Inject("*", 0, fakeslack.Fault{})
-	// Nothing waits to be delivered: a working probe ends the pause.
-	waitFor(t, "the pause to end", func() bool { p, _ := d.Paused(); return !p })
+	// Nothing waits to be delivered: a working probe ends the pause, and
+	// says so once it has (the line follows the state, so wait for both).
+	waitFor(t, "the pause to end", func() bool {
+		p, _ := d.Paused()
+		return !p && strings.Contains(logs.String(), "delivery resumed")
+	})
 
 	out := logs.String()
 	if n := strings.Count(out, "delivery paused; messages are kept"); n != 1 {
