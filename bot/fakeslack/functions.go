@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -135,4 +136,16 @@ func (s *Server) functionsCompleteErrorLocked(args map[string]string) answer {
 	r.Completed++
 	r.Error = args["error"]
 	return okAnswer(nil)
+}
+
+// FunctionRuns returns every run the fake started, oldest first.
+func (s *Server) FunctionRuns() []FunctionRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]FunctionRun, 0, len(s.functions))
+	for _, r := range s.functions {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b FunctionRun) int { return strings.Compare(a.ExecutionID, b.ExecutionID) })
+	return out
 }

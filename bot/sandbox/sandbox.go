@@ -162,6 +162,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /sandbox/api/submit", s.api(s.submit))
 	mux.HandleFunc("POST /sandbox/api/close", s.api(s.closeView))
 	mux.HandleFunc("POST /sandbox/api/home", s.api(s.openHome))
+	mux.HandleFunc("POST /sandbox/api/step", s.api(s.runStep))
 	mux.HandleFunc("POST /sandbox/api/advance", s.api(s.advance))
 	mux.HandleFunc("GET /sandbox/api/download/{name}", s.download)
 	return mux
@@ -230,6 +231,18 @@ type State struct {
 	Modal      *Modal          `json:"modal,omitempty"`
 	Ephemerals []Message       `json:"ephemerals"`
 	Data       Data            `json:"data"`
+	// Runs are the Workflow Builder step's runs the page started, and how
+	// Handoff completed each.
+	Runs []Run `json:"runs"`
+}
+
+// Run is one run of the "Request approval" Workflow Builder step.
+type Run struct {
+	ID        string         `json:"id"`
+	Inputs    map[string]any `json:"inputs"`
+	Completed bool           `json:"completed"`
+	Outputs   map[string]any `json:"outputs,omitempty"`
+	Error     string         `json:"error,omitempty"`
 }
 
 var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
@@ -271,6 +284,10 @@ func (s *Sandbox) State(user string) State {
 		st.Home = home
 	}
 	st.Ephemerals = append(st.Ephemerals, messages(fake.Ephemerals(user))...)
+	st.Runs = []Run{}
+	for _, r := range fake.FunctionRuns() {
+		st.Runs = append(st.Runs, Run{ID: r.ExecutionID, Inputs: r.Inputs, Completed: r.Completed > 0, Outputs: r.Outputs, Error: r.Error})
+	}
 	s.mu.Lock()
 	st.Ephemerals = append(st.Ephemerals, s.notes[user]...)
 	var top string
@@ -450,6 +467,8 @@ type request struct {
 	ViewID   string                    `json:"view_id"`
 	Values   map[string]map[string]any `json:"values"`
 	By       string                    `json:"by"`
+	// StepValues are a Workflow Builder step's values input, JSON as text.
+	StepValues string `json:"step_values"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -632,6 +651,17 @@ func (s *Sandbox) openHome(ctx context.Context, req request) (any, error) {
 	s.mu.Unlock()
 	_, err := s.post(ctx, "/slack/events", fakeslack.EventCallback(id, fakeslack.AppHomeOpened(req.User, "home")))
 	return nil, err
+}
+
+// runStep runs the app's "Request approval" Workflow Builder step as
+// Slack would, with user as its requester, workflow (a command) and
+// values (a JSON object as text), and returns the run's id.
+func (s *Sandbox) runStep(ctx context.Context, req request) (any, error) {
+	body, exec := s.cfg.Slack.FunctionExecuted("request_approval", map[string]any{
+		"workflow": req.Text, "requester": req.User, "values": req.StepValues,
+	})
+	_, err := s.post(ctx, "/slack/events", body)
+	return map[string]string{"execution": exec}, err
 }
 
 // advance moves the clock forward and runs what became due.

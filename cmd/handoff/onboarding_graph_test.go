@@ -133,6 +133,7 @@ func TestOnboardingGraphWithARejection(t *testing.T) {
 	h.press("U0IRIS", "reject")
 	view, _ := h.modal("reject_reason", n)
 	h.submit("U0IRIS", view, reason("No headcount for this role."))
+	h.wait("the laptop task", h.dmHas("U0LUCAS", "Laptop"))
 	h.press("U0LUCAS", "complete")
 	h.drained()
 	if got, want := h.caseStates(id), []string{"day_one:blocked", "it_accounts:rejected", "laptop:done", "new_hire:approved", "training:skipped"}; !slices.Equal(got, want) {

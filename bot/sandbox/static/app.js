@@ -253,6 +253,38 @@ function renderData(data) {
     box.append(el('pre', 'command', c.line));
     box.append(el('p', 'about', c.about));
   }
+  box.append(renderSteps(data));
+  return box;
+}
+
+// renderSteps lets the user run the app's "Request approval" Workflow
+// Builder step, as a workflow in Slack would, and shows each run's outcome
+// as Handoff completed it.
+function renderSteps(data) {
+  const box = el('div', 'steps');
+  box.append(el('h3', '', 'A Workflow Builder step'));
+  box.append(el('p', '', 'Runs Handoff’s “Request approval” step as a Slack workflow would, with ' + nameOf(data.user) +
+    ' as the requester. Handoff starts the request and completes the step when it is decided.'));
+  const wf = Object.assign(el('input'), {id: 'step-workflow', value: page.stepWorkflow || 'purchase'});
+  const values = Object.assign(el('textarea'), {id: 'step-values', rows: 2,
+    value: page.stepValues || '{"item": "Desk lamp", "amount": 40}'});
+  wf.oninput = () => { page.stepWorkflow = wf.value; };
+  values.oninput = () => { page.stepValues = values.value; };
+  const run = Object.assign(el('button', '', 'Run the step'), {id: 'step-run', type: 'button'});
+  run.onclick = () => post('step', {text: wf.value, step_values: values.value}).catch(() => {});
+  const form = el('div', 'step-form');
+  form.append(el('label', '', 'Workflow'), wf, el('label', '', 'Values (JSON)'), values, run);
+  box.append(form);
+  const list = el('ul', 'runs');
+  for (const r of data.runs || []) {
+    let what = 'running: waiting for the request to be decided';
+    if (r.error) what = 'completed with an error: ' + r.error;
+    else if (r.completed) what = 'completed: ' + Object.entries(r.outputs || {}).map(([k, v]) => k + ' = ' + v).join(', ');
+    const li = el('li', '', r.id + ' · ' + (r.inputs.workflow || '') + ' · ' + what);
+    li.dataset.run = r.id;
+    list.append(li);
+  }
+  box.append(list);
   return box;
 }
 
