@@ -274,7 +274,7 @@ func instanceHeading(n int, e caseEntry) string {
 		case flows.ActionCancel:
 			s += "\n🚫 " + user(ev.Actor) + " cancelled it " + when(ev.At) + reasonSuffix(ev.Reason)
 		case flows.ActionHandoff:
-			if f := startFailure(in, ev.Target); f != nil {
+			if in.FailedStart(ev.Target) != nil {
 				continue // told below, as a failure
 			}
 			s += "\n➡️ Handed off to *" + escape(workflowTitle(e.p, ev.Target)) + "* " + when(ev.At)
@@ -298,16 +298,6 @@ func slaText(p *flows.Process, def *flows.Step) string {
 		return strconv.FormatInt(n, 10) + " working " + unit + plural(int(n))
 	}
 	return strconv.FormatInt(n, 10) + string(rune(def.SLAUnit))
-}
-
-// startFailure returns the failure of in's handoff to workflow, if any.
-func startFailure(in *flows.Instance, workflow string) *flows.Failure {
-	for i, f := range in.Failures {
-		if f.Kind == flows.EffectStartWorkflow && f.Workflow == workflow {
-			return &in.Failures[i]
-		}
-	}
-	return nil
 }
 
 func workflowTitle(p *flows.Process, id string) string {

@@ -19,30 +19,19 @@ func (r request) failureLine(f flows.Failure) string {
 		}
 		return "⚠️ Could not start *" + escape(workflowTitle(r.p, f.Workflow)) + "*: " + escape(f.Reason) + ". " + told
 	case flows.EffectAskReviewer:
-		return "⚠️ Slack would not deliver the request to " + user(f.User) + " (" + codeText(f.Code) + "), so they were not asked. Tell them, or ask the process owners to reassign it."
+		return "⚠️ Slack would not deliver the request to " + user(f.User) + " (" + code(f.Code) + "), so they were not asked. Tell them, or ask the process owners to reassign it."
 	case flows.EffectWebhook:
 		return "⚠️ Webhook event " + escape(f.Key) + " (" + escape(f.Note) + ") was not delivered: " + escape(f.Reason) + ". `handoff webhooks redeliver " + escape(f.Key) + "` sends it again."
 	case flows.EffectCall:
 		return "⚠️ " + escape(r.systemOf(f.Key)) + " could not *" + escape(stepTitle(r.w, f.Key)) + "*: " + escape(f.Reason) + "; it went to " + escape(r.onErrorOf(f.Key)) + " to do by hand."
 	case flows.EffectUpdateReviews:
-		return "⚠️ Slack would not let Handoff update " + user(f.User) + "'s message (" + codeText(f.Code) + "); it may still show buttons that no longer act."
+		return "⚠️ Slack would not let Handoff update " + user(f.User) + "'s message (" + code(f.Code) + "); it may still show buttons that no longer act."
 	}
 	to := ""
 	if f.User != "" {
 		to = " for " + user(f.User)
 	}
-	return "⚠️ Slack refused a message" + to + " (" + codeText(f.Code) + ")."
-}
-
-// codeText shows an error code of Slack's or Handoff's ("channel_not_found")
-// as code, keeping only the characters such codes have.
-func codeText(code string) string {
-	return "`" + strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
-			return r
-		}
-		return -1
-	}, code) + "`"
+	return "⚠️ Slack refused a message" + to + " (" + code(f.Code) + ")."
 }
 
 // statusFailures are the failures the requester's status tells: a handoff

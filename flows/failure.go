@@ -44,6 +44,17 @@ const EffectFailureNotice EffectKind = "failure_notice"
 // ErrRecorded is what RecordFailure returns for a failure recorded already.
 var ErrRecorded = errors.New("failure recorded already")
 
+// FailedStart returns the failure recorded for in's handoff to workflow,
+// or nil: the workflow never started in the case, and never will.
+func (in *Instance) FailedStart(workflow string) *Failure {
+	for i, f := range in.Failures {
+		if f.Kind == EffectStartWorkflow && f.Workflow == workflow {
+			return &in.Failures[i]
+		}
+	}
+	return nil
+}
+
 // FailureOf returns the failure recorded for effect id, or nil.
 func (in *Instance) FailureOf(effect string) *Failure {
 	for i := range in.Failures {

@@ -166,14 +166,7 @@ func mayStart(p *Process, w *Workflow, ins []*Instance, seen map[string]bool) bo
 // startFailed reports whether starting workflow id in the case failed for
 // good: a failure recorded on the instance that handed off to it.
 func startFailed(ins []*Instance, id string) bool {
-	for _, in := range ins {
-		for _, f := range in.Failures {
-			if f.Kind == EffectStartWorkflow && f.Workflow == id {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(ins, func(in *Instance) bool { return in.FailedStart(id) != nil })
 }
 
 // LatestOf returns the newest instance of workflow id among ins, or nil.
@@ -291,10 +284,7 @@ func (s *Service) caseOf(ctx context.Context, in *Instance) (*Process, []*Instan
 // workflow already in the case is returned as it is: a redelivered effect,
 // or another branch that got there first.
 func (s *Service) startInCase(ctx context.Context, p *Process, w *Workflow, from *Instance, ins []*Instance) (*Instance, error) {
-	req := StartRequest{
-		ID: from.CaseID + "-" + w.ID, CaseID: from.CaseID, ParentID: from.ID,
-		Requester: from.Requester, Values: CaseValues(ins), Version: from.DefinitionVersion,
-	}
+	req := caseRequest(from, w, ins)
 	ok, err := w.Applies(req.Values)
 	if err != nil {
 		return nil, &StartError{Workflow: w.ID, Err: err}
@@ -303,21 +293,43 @@ func (s *Service) startInCase(ctx context.Context, p *Process, w *Workflow, from
 	switch {
 	case ok && len(w.Form) > 0:
 		// Its own form: the requester fills it in first.
-		t := AwaitForm(p, w, req, s.clock.Now().UTC())
-		err, in = s.store.CreateInstance(ctx, t), t.Instance
+		in, err = s.create(ctx, AwaitForm(p, w, req, s.clock.Now().UTC()))
 	case ok:
 		in, err = s.start(ctx, p, w, req)
+		if errors.Is(err, ErrExists) {
+			in, err = s.store.Instance(ctx, req.ID)
+		}
 	default:
-		t := NotStarted(p, w, req, s.clock.Now().UTC(), StateSkipped, "condition false: "+w.When)
-		err, in = s.store.CreateInstance(ctx, t), t.Instance
-	}
-	if errors.Is(err, ErrExists) {
-		return s.store.Instance(ctx, req.ID)
+		in, err = s.create(ctx, NotStarted(p, w, req, s.clock.Now().UTC(), StateSkipped, "condition false: "+w.When))
 	}
 	if err != nil {
 		return nil, &StartError{Workflow: w.ID, Err: err}
 	}
 	return in, nil
+}
+
+// caseRequest is the start of workflow w in from's case, from from, on
+// the case's values. Its id derives from the case's, which makes the start
+// happen once (see the top of this file).
+func caseRequest(from *Instance, w *Workflow, ins []*Instance) StartRequest {
+	return StartRequest{
+		ID: from.CaseID + "-" + w.ID, CaseID: from.CaseID, ParentID: from.ID,
+		Requester: from.Requester, Values: CaseValues(ins), Version: from.DefinitionVersion,
+	}
+}
+
+// create saves the new instance of t, or returns the one stored under its
+// id already: a redelivered effect, or another branch that got there
+// first.
+func (s *Service) create(ctx context.Context, t *Transition) (*Instance, error) {
+	err := s.store.CreateInstance(ctx, t)
+	if errors.Is(err, ErrExists) {
+		return s.store.Instance(ctx, t.Instance.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t.Instance, nil
 }
 
 // ContinueCase starts every join of in's case that is ready now and
@@ -340,11 +352,7 @@ func (s *Service) ContinueCase(ctx context.Context, in *Instance) ([]*Instance, 
 		case JoinStart:
 			child, err = s.startInCase(ctx, p, w, in, ins)
 		case JoinBlocked:
-			req := StartRequest{ID: in.CaseID + "-" + w.ID, CaseID: in.CaseID, ParentID: in.ID, Requester: in.Requester, Values: CaseValues(ins), Version: in.DefinitionVersion}
-			t := NotStarted(p, w, req, s.clock.Now().UTC(), StateBlocked, reason)
-			if err = s.store.CreateInstance(ctx, t); err == nil || errors.Is(err, ErrExists) {
-				child, err = t.Instance, nil
-			}
+			child, err = s.create(ctx, NotStarted(p, w, caseRequest(in, w, ins), s.clock.Now().UTC(), StateBlocked, reason))
 		default:
 			continue
 		}
